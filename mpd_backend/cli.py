@@ -1,0 +1,135 @@
+"""``python -m mpd_backend generate | doctor | tiny-model``.
+
+Bad input gets one line on stderr and exit status 2; other failures exit 1, with the hint. With
+``--json`` the same news also goes to stdout as protocol events (see ``protocol.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from .errors import BackendError, explain_exception
+from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ErrorCode, done_event, encode_event, error_event, log_event, progress_event
+
+
+class Reporter:
+    """Progress for a person on stderr, or JSON events on stdout for the add-on."""
+
+    def __init__(self, json_events: bool, stream=None):
+        self.json_events = json_events
+        self.stream = stream or (sys.stdout if json_events else sys.stderr)
+        self._last_phase = None
+
+    def _emit(self, event: dict, text: str | None):
+        if self.json_events:
+            print(encode_event(event), file=self.stream, flush=True)
+        elif text is not None:
+            print(text, file=self.stream, flush=True)
+
+    def progress(self, phase: str, step: int, total: int):
+        self._emit(progress_event(phase, step, total), f"{phase}: {step}/{total}")
+
+    def log(self, message: str):
+        self._emit(log_event(message), message)
+
+    def done(self, frames: int, manifest: str):
+        self._emit(done_event(frames, manifest), f"done: {frames} frames, manifest {manifest}")
+
+    def error(self, err: BackendError):
+        if self.json_events:
+            self._emit(error_event(err.code, err.message, err.hint), None)
+        hint = f"\n  hint: {err.hint}" if err.hint else ""
+        print(f"error: {err.message}{hint}", file=sys.stderr, flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2, like every other bad input
+        print(f"error: {message}\n  hint: see `python -m mpd_backend {self.prog.split()[-1]} --help`", file=sys.stderr)
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .protocol import SAMPLER_NAMES
+
+    parser = _Parser(prog="python -m mpd_backend", description="MPD Inbetween backend")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    gen = commands.add_parser("generate", help="generate the inbetweens of two keyframes into a new job folder")
+    gen.add_argument("--start", required=True, help="start keyframe image (frame A)")
+    gen.add_argument("--end", required=True, help="end keyframe image (frame B)")
+    gen.add_argument("--out", required=True, help="new job folder (must not exist, or be empty)")
+    gen.add_argument("--frames", type=int, help="output frames, keyframes included (B - A + 1); default: as generated")
+    gen.add_argument("--sampler", default=DEFAULT_SAMPLER, help=f"one of {', '.join(SAMPLER_NAMES)} (default {DEFAULT_SAMPLER})")
+    gen.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID), help="Hugging Face id or local diffusers folder (default: $MPD_MODEL or SVD-XT)")
+    gen.add_argument("--steps", type=int, help="denoising steps (default: the sampler's)")
+    gen.add_argument("--seed", type=int, help="random seed (default: drawn and recorded in the manifest)")
+    gen.add_argument("--height", type=int, help="generation height, multiple of 64 (default: near 576 at the keyframes' aspect)")
+    gen.add_argument("--width", type=int, help="generation width, multiple of 64 (default: near 1024 at the keyframes' aspect)")
+    gen.add_argument("--num-frames", type=int, help="frames SVD generates (default: the model's, 25 for SVD-XT)")
+    gen.add_argument("--fps", type=int, help="fps conditioning (default: the sampler's)")
+    gen.add_argument("--motion-bucket-id", type=int, default=127)
+    gen.add_argument("--noise-aug-strength", type=float, default=0.02)
+    gen.add_argument("--decode-chunk-size", type=int, help="frames decoded at once; lower it to save GPU memory")
+    gen.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    gen.add_argument("--dtype", default="auto", help="auto (fp16 on CUDA, fp32 elsewhere), float16, bfloat16 or float32")
+    gen.add_argument("--offload", action="store_true", help="model CPU offload, for small GPUs")
+    gen.add_argument("--offline", action="store_true", help="never download; use a local folder or the cache")
+    gen.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
+
+    doc = commands.add_parser("doctor", help="versions, devices, memory, and whether the model is found")
+    doc.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID))
+    doc.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    tiny = commands.add_parser("tiny-model", help="write the tiny untrained SVD used by tests and the demo")
+    tiny.add_argument("folder")
+    return parser
+
+
+def cmd_generate(args) -> int:
+    from .generate import JobRequest, run_job
+
+    fields = {k: v for k, v in vars(args).items() if k not in ("command", "json")}
+    report = Reporter(args.json)
+    try:
+        manifest = run_job(JobRequest(**fields), report)
+    except KeyboardInterrupt:
+        report.error(BackendError(ErrorCode.CANCELLED, "Cancelled; the job folder has no manifest and is never imported."))
+        return 130
+    except Exception as exc:
+        err = explain_exception(exc)
+        if err.code == ErrorCode.INTERNAL and os.environ.get("MPD_DEBUG"):
+            traceback.print_exc()
+        report.error(err)
+        return err.exit_code
+    import json
+
+    report.done(len(json.loads(manifest.read_text())["frames"]), str(manifest))
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import doctor_report, format_report
+
+    report = doctor_report(args.model)
+    if args.json:
+        import json
+
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def cmd_tiny_model(args) -> int:
+    from .tiny import save_tiny_svd
+
+    print(save_tiny_svd(args.folder))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return {"generate": cmd_generate, "doctor": cmd_doctor, "tiny-model": cmd_tiny_model}[args.command](args)

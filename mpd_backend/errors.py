@@ -1,0 +1,54 @@
+"""Errors the backend reports as one clear message with a hint. Standard library only."""
+
+from __future__ import annotations
+
+from .protocol import ErrorCode
+
+
+class BackendError(Exception):
+    """A failure the user can act on: ``code`` (protocol.ErrorCode), ``message``, ``hint``."""
+
+    def __init__(self, code: str, message: str, hint: str = "", exit_code: int = 1):
+        super().__init__(message)
+        self.code, self.message, self.hint, self.exit_code = code, message, hint, exit_code
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+def bad_input(message: str, hint: str = "") -> BackendError:
+    return BackendError(ErrorCode.BAD_INPUT, message, hint, exit_code=2)
+
+
+OOM_HINT = (
+    "lower the resolution (--height/--width) or the frame count, use a smaller --decode-chunk-size, "
+    "or turn on --offload"
+)
+
+
+def explain_exception(exc: BaseException) -> BackendError:
+    """Translate a library exception into a BackendError; unknown ones become 'internal'."""
+    if isinstance(exc, BackendError):
+        return exc
+    name = type(exc).__name__
+    if name in ("OutOfMemoryError",) or isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        return BackendError(ErrorCode.OUT_OF_MEMORY, "Ran out of memory while generating.", OOM_HINT)
+    if name == "GatedRepoError":
+        return BackendError(
+            ErrorCode.GATED_MODEL,
+            "The model is gated: Hugging Face refused the download without an accepted licence and a token.",
+            "accept the licence on the model's page, then set HF_TOKEN or run `hf auth login`",
+        )
+    if name == "RepositoryNotFoundError":
+        return BackendError(
+            ErrorCode.MODEL_NOT_FOUND, "No such model on the Hugging Face hub.", "check the model id, or give a local folder"
+        )
+    if name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled"):
+        return BackendError(
+            ErrorCode.OFFLINE_NOT_CACHED,
+            "The model is not in the local cache and downloading is off (offline).",
+            "allow online access once to download it, or give a local diffusers folder",
+        )
+    if isinstance(exc, (ConnectionError, TimeoutError)) or name in ("HfHubHTTPError", "ConnectError"):
+        return BackendError(ErrorCode.NETWORK, f"Could not reach the model hub: {exc}", "check the connection, or go offline with a local folder")
+    return BackendError(ErrorCode.INTERNAL, f"{name}: {exc}", "this is a bug: please report it with the job folder's job.json")

@@ -1,0 +1,194 @@
+"""One inbetweening job, from two keyframe files to a complete job folder."""
+
+from __future__ import annotations
+
+import platform
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .errors import bad_input
+from .images import fit_to, read_keyframe
+from .jobs import create_job_folder, sha256_file, write_frames, write_keyframes, write_manifest, write_request
+from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, END_IMAGE, PROTOCOL_VERSION, SAMPLER_NAMES, START_IMAGE
+from .timing import generation_size, resample_indices
+
+
+@dataclass
+class JobRequest:
+    """What ``generate`` is asked to do; ``None`` means the sampler's or the model's default."""
+
+    start: str
+    end: str
+    out: str
+    frames: int | None = None  # output frames G, keyframes included; default: the generated count
+    sampler: str = DEFAULT_SAMPLER
+    model: str = DEFAULT_MODEL_ID
+    steps: int | None = None
+    seed: int | None = None
+    width: int | None = None
+    height: int | None = None
+    num_frames: int | None = None  # frames SVD generates; default: the UNet's (25 for XT)
+    fps: int | None = None
+    motion_bucket_id: int = 127
+    noise_aug_strength: float = 0.02
+    decode_chunk_size: int | None = None
+    device: str = "auto"
+    dtype: str = "auto"
+    offload: bool = False
+    offline: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def validate(request: JobRequest) -> None:
+    """The checks that need no model: each raises one clear BackendError."""
+    if request.sampler not in SAMPLER_NAMES:
+        raise bad_input(f"Unknown sampler {request.sampler!r}.", "choose one of: " + ", ".join(SAMPLER_NAMES))
+    if request.frames is not None and request.frames < 2:
+        raise bad_input(
+            f"--frames must be at least 2 (the two keyframes), got {request.frames}.",
+            "the gap between keyframes A and B needs B - A + 1 >= 2 frames",
+        )
+    if request.num_frames is not None and request.num_frames < 2:
+        raise bad_input(f"--num-frames must be at least 2, got {request.num_frames}.")
+    if request.steps is not None and request.steps < 1:
+        raise bad_input(f"--steps must be at least 1, got {request.steps}.")
+    for name in ("width", "height"):
+        value = getattr(request, name)
+        if value is not None and (value < 64 or value % 64):
+            raise bad_input(f"--{name} must be a positive multiple of 64, got {value}.", "try 1024x576 or 576x1024")
+
+
+def prepare_keyframes(request: JobRequest):
+    """Both keyframes, the end one fitted to the start's size when they differ (noted)."""
+    start = read_keyframe(request.start, "start")
+    end = read_keyframe(request.end, "end")
+    if end.size != start.size:
+        request.notes.append(
+            f"the keyframes differ in size ({start.size[0]}x{start.size[1]} and {end.size[0]}x{end.size[1]}): "
+            f"the end keyframe was scaled and centre-cropped to {start.size[0]}x{start.size[1]}"
+        )
+        end = fit_to(end, start.size)
+    return start, end
+
+
+def run_job(request: JobRequest, report) -> Path:
+    """Generate into a new job folder and return its manifest path.
+
+    ``report`` is a ``Reporter`` (progress, log). Raises BackendError for anything the user can fix.
+    """
+    validate(request)
+    start, end = prepare_keyframes(request)
+    folder = create_job_folder(request.out)
+    if request.seed is None:
+        request.seed = random.randrange(2**32)
+    if request.width is None or request.height is None:
+        request.width, request.height = generation_size(*start.size)
+    for note in request.notes:
+        report.log("note: " + note)
+    write_keyframes(folder, start, end)
+    write_request(folder, {"protocol": PROTOCOL_VERSION, **asdict(request)})
+
+    timings = {}
+    t0 = time.perf_counter()
+    report.progress("load", 0, 1)
+    import torch
+
+    from .loading import load_pipeline
+
+    pipe = load_pipeline(request.model, device=request.device, dtype=request.dtype, offload=request.offload, offline=request.offline)
+    pipe.set_progress_bar_config(disable=True)
+    timings["load_s"] = time.perf_counter() - t0
+    report.progress("load", 1, 1)
+
+    from .samplers import get_sampler
+
+    sampler = get_sampler(request.sampler)
+    steps = request.steps or sampler.default_steps
+    total = sampler.denoising_steps(steps)
+    done_steps = 0
+
+    def on_step(pipeline, i, t, tensors):
+        nonlocal done_steps
+        done_steps += 1
+        report.progress("denoise", done_steps, total)
+        return tensors
+
+    report.log(
+        f"{sampler.name} on {request.model}: {request.width}x{request.height}, "
+        f"{steps} steps, seed {request.seed}, {pipe.device}, {pipe.dtype}"
+    )
+    t0 = time.perf_counter()
+    video = pipe(
+        start,
+        end,
+        sampler=sampler,
+        height=request.height,
+        width=request.width,
+        num_frames=request.num_frames,
+        num_inference_steps=steps,
+        fps=request.fps,
+        motion_bucket_id=request.motion_bucket_id,
+        noise_aug_strength=request.noise_aug_strength,
+        decode_chunk_size=request.decode_chunk_size,
+        generator=torch.Generator("cpu").manual_seed(request.seed),
+        callback_on_step_end=on_step,
+    ).frames[0]
+    timings["generate_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    wanted = request.frames or len(video)
+    indices = resample_indices(len(video), wanted)
+    frames = [video[k].resize(start.size, resample=3) for k in indices]  # 3: bicubic
+    frames[0], frames[-1] = start, end  # the keyframes themselves, exactly
+    names = write_frames(folder, frames, on_frame=lambda n, of: report.progress("write", n, of))
+    timings["write_s"] = time.perf_counter() - t0
+
+    manifest = write_manifest(
+        folder,
+        names,
+        protocol=PROTOCOL_VERSION,
+        keyframes={
+            "start": {"source": str(request.start), "sha256": sha256_file(folder / START_IMAGE)},
+            "end": {"source": str(request.end), "sha256": sha256_file(folder / END_IMAGE)},
+        },
+        size=list(start.size),
+        generated_frames=len(video),
+        time_map=indices,
+        parameters={
+            "sampler": sampler.name,
+            "sampler_options": asdict(sampler),
+            "model": request.model,
+            "steps": steps,
+            "seed": request.seed,
+            "width": request.width,
+            "height": request.height,
+            "fps": request.fps if request.fps is not None else sampler.default_fps,
+            "motion_bucket_id": request.motion_bucket_id,
+            "noise_aug_strength": request.noise_aug_strength,
+            "device": str(pipe.device),
+            "dtype": str(pipe.dtype).removeprefix("torch."),
+        },
+        model={"source": request.model, "folder": str(pipe.config._name_or_path), "num_frames": pipe.unet.config.num_frames},
+        notes=request.notes,
+        versions=versions(),
+        timings=timings,
+    )
+    return manifest
+
+
+def versions() -> dict:
+    """Versions of the backend and the libraries it runs on (imports torch and diffusers)."""
+    import diffusers
+    import torch
+    import transformers
+
+    return {
+        "mpd_backend": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+    }

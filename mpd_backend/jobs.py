@@ -1,0 +1,94 @@
+"""Job folders: a new folder per job, frames as PNG, ``manifest.json`` written last and atomically.
+
+    <job>/start.png, end.png      the keyframes as used
+    <job>/job.json                the request
+    <job>/frames/0000.png ...     the inbetweens, keyframes first and last
+    <job>/manifest.json           files, sizes, hashes, parameters, versions, timings
+
+A folder without a manifest is incomplete and is never imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from .errors import BackendError
+from .protocol import END_IMAGE, FRAMES_DIR, JOB_MANIFEST, JOB_REQUEST, START_IMAGE, ErrorCode, frame_name
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def create_job_folder(folder: str | Path) -> Path:
+    """Create ``folder`` for a new job; refuse one that exists with anything in it (never overwrite)."""
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise BackendError(
+            ErrorCode.OUTPUT_EXISTS,
+            f"The output folder already exists and is not empty: {folder}",
+            "choose a new folder; existing jobs are never overwritten",
+            exit_code=2,
+        )
+    try:
+        (folder / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackendError(
+            ErrorCode.BAD_INPUT, f"Cannot create the output folder {folder}: {exc.strerror}", "choose a writable folder", exit_code=2
+        ) from None
+    return folder
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_request(folder: Path, request: dict) -> None:
+    write_json_atomic(folder / JOB_REQUEST, request)
+
+
+def write_keyframes(folder: Path, start, end) -> None:
+    start.save(folder / START_IMAGE)
+    end.save(folder / END_IMAGE)
+
+
+def write_frames(folder: Path, frames, on_frame=None) -> list[str]:
+    names = []
+    for index, frame in enumerate(frames):
+        name = f"{FRAMES_DIR}/{frame_name(index)}"
+        frame.save(folder / name)
+        names.append(name)
+        if on_frame:
+            on_frame(index + 1, len(frames))
+    return names
+
+
+def write_manifest(folder: Path, frame_names: list[str], **record) -> Path:
+    """The manifest, last: every file with its size and hash, plus what the caller records."""
+    files = {
+        name: {"bytes": (folder / name).stat().st_size, "sha256": sha256_file(folder / name)}
+        for name in [START_IMAGE, END_IMAGE, JOB_REQUEST, *frame_names]
+    }
+    path = folder / JOB_MANIFEST
+    write_json_atomic(path, {"complete": True, "frames": frame_names, "files": files, **record})
+    return path
+
+
+def read_manifest(folder: str | Path) -> dict | None:
+    """The manifest of a complete job, or None."""
+    try:
+        return json.loads((Path(folder) / JOB_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

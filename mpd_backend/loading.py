@@ -1,0 +1,165 @@
+"""Load an ``InbetweenPipeline`` from a Hugging Face id or a local diffusers folder.
+
+safetensors only (a folder with only pickle weights is refused), no remote code, and a download
+only when ``offline`` is False. Device ``auto`` picks cuda, then mps, then cpu; dtype ``auto`` is
+fp16 on CUDA and fp32 elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import BackendError, explain_exception
+from .protocol import DEFAULT_MODEL_ID, ErrorCode
+
+WEIGHT_COMPONENTS = ("unet", "vae", "image_encoder")
+REQUIRED_COMPONENTS = ("unet", "vae", "image_encoder", "scheduler", "feature_extractor")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+DTYPES = ("auto", "float16", "bfloat16", "float32")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+
+
+def looks_like_path(model: str) -> bool:
+    """A local folder rather than a hub id ("org/name")."""
+    if os.path.exists(model) or model.startswith((".", "/", "~")) or "\\" in model or ":" in model:
+        return True
+    return model.count("/") != 1
+
+
+def check_model_folder(folder: Path) -> None:
+    """Raise a BackendError naming what is wrong with a local diffusers folder."""
+    if not folder.is_dir():
+        raise BackendError(
+            ErrorCode.MODEL_NOT_FOUND,
+            f"Model folder not found: {folder}",
+            "give an existing diffusers folder, or a Hugging Face id such as " + DEFAULT_MODEL_ID,
+        )
+    if not (folder / "model_index.json").is_file():
+        raise BackendError(
+            ErrorCode.MODEL_INCOMPLETE,
+            f"{folder} is not a diffusers model folder: model_index.json is missing.",
+            "point to the folder that holds model_index.json, unet/, vae/ and image_encoder/",
+        )
+    missing = [name for name in REQUIRED_COMPONENTS if not (folder / name).is_dir()]
+    if missing:
+        raise BackendError(
+            ErrorCode.MODEL_INCOMPLETE,
+            f"The model folder {folder} is incomplete: missing {', '.join(missing)}.",
+            "download the model again, or copy the missing component folders",
+        )
+    for name in WEIGHT_COMPONENTS:
+        files = [p.name for p in (folder / name).iterdir()]
+        if any(f.endswith(".safetensors") for f in files):
+            continue
+        if any(f.endswith(PICKLE_SUFFIXES) for f in files):
+            raise BackendError(
+                ErrorCode.UNSAFE_WEIGHTS,
+                f"The {name} weights in {folder} are pickle files only; they are never loaded, for safety.",
+                "convert them to safetensors (diffusers: save_pretrained(..., safe_serialization=True))",
+            )
+        raise BackendError(
+            ErrorCode.MODEL_INCOMPLETE,
+            f"The model folder {folder} is incomplete: {name}/ has no weights.",
+            "download the model again",
+        )
+
+
+def resolve_device(device: str = "auto") -> str:
+    import torch
+
+    if device not in DEVICES:
+        raise BackendError(ErrorCode.DEVICE, f"Unknown device {device!r}.", "use one of: " + ", ".join(DEVICES), exit_code=2)
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BackendError(ErrorCode.DEVICE, "CUDA was asked for but no CUDA GPU is usable.", "use --device cpu, or install a CUDA build of torch")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise BackendError(ErrorCode.DEVICE, "MPS was asked for but is not available.", "use --device cpu")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str):
+    import torch
+
+    if dtype not in DTYPES:
+        raise BackendError(ErrorCode.BAD_INPUT, f"Unknown dtype {dtype!r}.", "use one of: " + ", ".join(DTYPES), exit_code=2)
+    if dtype == "auto":
+        dtype = "float16" if device == "cuda" else "float32"
+    return getattr(torch, dtype)
+
+
+def model_cache_folder(model_id: str, token: str | None, offline: bool, fp16_variant: bool) -> Path:
+    """The local snapshot of a hub model, downloaded (configs and safetensors only) unless offline."""
+    from huggingface_hub import snapshot_download
+
+    weights = "*.fp16.safetensors" if fp16_variant else "*.safetensors"
+    return Path(
+        snapshot_download(
+            model_id,
+            allow_patterns=["model_index.json", "*.json", "*.txt", weights],
+            token=token,
+            local_files_only=offline,
+        )
+    )
+
+
+def find_model(model: str = DEFAULT_MODEL_ID, *, token=None, offline=False, fp16_variant=False) -> Path:
+    """The local folder holding ``model``: the folder itself, or the hub snapshot (checked)."""
+    if looks_like_path(model):
+        folder = Path(model).expanduser()
+    else:
+        try:
+            folder = model_cache_folder(model, token or os.environ.get("HF_TOKEN"), offline, fp16_variant)
+        except Exception as exc:  # the hub's exceptions, translated into one clear message
+            raise explain_exception(exc) from exc
+    check_model_folder(folder)
+    return folder
+
+
+def _has_fp16_variant(folder: Path) -> bool:
+    return all(any(p.name.endswith(".fp16.safetensors") for p in (folder / c).iterdir()) for c in WEIGHT_COMPONENTS)
+
+
+def load_pipeline(
+    model: str = DEFAULT_MODEL_ID,
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    offload: bool = False,
+    token: str | None = None,
+    offline: bool = False,
+):
+    """An ``InbetweenPipeline`` ready on its device.
+
+    Args:
+        model: Hugging Face id (default SVD-XT; gated: needs a token on first download) or a local
+            diffusers folder.
+        device: "auto" (cuda, then mps, then cpu), "cuda", "mps" or "cpu".
+        dtype: "auto" (fp16 on CUDA, fp32 elsewhere), "float16", "bfloat16" or "float32".
+        offload: model CPU offload for small GPUs (ignored without an accelerator).
+        token: Hugging Face token; defaults to HF_TOKEN or the login cache.
+        offline: never download; use a local folder or the cache.
+    """
+    import torch
+
+    from .pipeline import InbetweenPipeline
+
+    device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, device)
+    folder = find_model(model, token=token, offline=offline, fp16_variant=torch_dtype == torch.float16)
+    variant = "fp16" if torch_dtype == torch.float16 and _has_fp16_variant(folder) else None
+    try:
+        pipe = InbetweenPipeline.from_pretrained(folder, dtype=torch_dtype, use_safetensors=True, variant=variant)
+        if offload and device != "cpu":
+            pipe.enable_model_cpu_offload(device=device)
+        else:
+            pipe.to(device)
+    except Exception as exc:
+        raise explain_exception(exc) from exc
+    return pipe
+

@@ -1,0 +1,190 @@
+"""``InbetweenPipeline``: SVD-XT inbetweening between a start and an end keyframe.
+
+A subclass of diffusers' ``StableVideoDiffusionPipeline``, so ``from_pretrained``, ``.to()``, dtypes
+and offload behave as diffusers users expect. The sampling loop lives in ``samplers.py``; this module
+builds the denoiser ``denoise(x, i, keyframe) -> (x0_uncond, x0_cond)`` from the UNet (spec section 1)
+and hands it to the chosen sampler.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import PIL.Image
+import torch
+from diffusers import StableVideoDiffusionPipeline
+from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion import (
+    StableVideoDiffusionPipelineOutput,
+)
+from diffusers.utils.torch_utils import randn_tensor
+
+from .samplers import END, START, Sampler, get_sampler
+
+KeyframeImage = PIL.Image.Image | torch.Tensor
+
+
+class InbetweenPipeline(StableVideoDiffusionPipeline):
+    r"""Generate the frames between two keyframes with Stable Video Diffusion and a time-reversal
+    sampler (default: Motion Prior Distillation).
+
+    Components are those of [`StableVideoDiffusionPipeline`]; load SVD-XT with
+    ``InbetweenPipeline.from_pretrained("stabilityai/stable-video-diffusion-img2vid-xt")``.
+    """
+
+    def _condition(self, image: KeyframeImage, height, width, aug_noise, device):
+        """CFG-pair conditioning for one keyframe: CLIP embedding and noise-augmented VAE latent."""
+        embeddings = self._encode_image(image, device, 1, True)
+        pixels = self.video_processor.preprocess(image, height=height, width=width).to(device)
+        pixels = pixels + aug_noise
+        latents = self._encode_vae_image(pixels, device=device, num_videos_per_prompt=1, do_classifier_free_guidance=True)
+        return embeddings, latents.to(embeddings.dtype)
+
+    def _keyframe_target(self, image: KeyframeImage, height, width, device) -> torch.Tensor:
+        """Clean keyframe latent ``z = mode(E(I)) * scaling_factor`` in float32 (the spec's DDS target)."""
+        pixels = self.video_processor.preprocess(image, height=height, width=width).to(device, self.vae.dtype)
+        z = self.vae.encode(pixels).latent_dist.mode()
+        return z.float() * self.vae.config.scaling_factor
+
+    def _make_denoiser(self, conditions, added_time_ids, sigmas, timesteps):
+        """``denoise(x, i, keyframe) -> (x0_uncond, x0_cond)``: one UNet call on the CFG pair."""
+        unet_dtype = self.unet.dtype
+
+        def denoise(x: torch.Tensor, i: int, keyframe: str):
+            embeddings, image_latents = conditions[keyframe]
+            sigma = float(sigmas[i])
+            x_in = torch.cat([x, x]) / (sigma**2 + 1) ** 0.5
+            x_in = torch.cat([x_in.to(unet_dtype), image_latents], dim=2)
+            v = self.unet(
+                x_in, timesteps[i], encoder_hidden_states=embeddings, added_time_ids=added_time_ids, return_dict=False
+            )[0].float()
+            v_uncond, v_cond = v.chunk(2)
+            c_out, c_skip = -sigma / (sigma**2 + 1) ** 0.5, 1 / (sigma**2 + 1)
+            return v_uncond * c_out + x * c_skip, v_cond * c_out + x * c_skip
+
+        return denoise
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        start_image: KeyframeImage,
+        end_image: KeyframeImage | None = None,
+        *,
+        sampler: str | Sampler = "mpd",
+        height: int = 576,
+        width: int = 1024,
+        num_frames: int | None = None,
+        num_inference_steps: int | None = None,
+        fps: int | None = None,
+        motion_bucket_id: int = 127,
+        noise_aug_strength: float = 0.02,
+        decode_chunk_size: int | None = None,
+        generator: torch.Generator | None = None,
+        latents: torch.Tensor | None = None,
+        output_type: str = "pil",
+        callback_on_step_end: Callable | None = None,
+        return_dict: bool = True,
+    ):
+        r"""Generate ``num_frames`` frames from ``start_image`` (frame 0) to ``end_image`` (last frame).
+
+        Args:
+            start_image, end_image (`PIL.Image.Image` or `torch.Tensor` in [0, 1]):
+                The two keyframes. ``end_image`` may be omitted only for ``sampler="forward"``.
+            sampler (`str` or [`~mpd_backend.samplers.Sampler`], defaults to `"mpd"`):
+                "forward", "trf", "vibid", "mpd" or "mpd-trf", or a sampler object carrying its
+                parameters, e.g. ``MPD(gamma=0.3, iterations=2)``.
+            height, width (`int`, defaults to 576 and 1024): generation size, multiples of 8.
+            num_frames (`int`, *optional*): defaults to the UNet's configured count (25 for SVD-XT).
+            num_inference_steps (`int`, *optional*): defaults to the sampler's (50 for trf, else 25).
+            fps (`int`, *optional*): the fps conditioning (diffusers' convention, the UNet sees fps-1);
+                defaults to the sampler's (9 for mpd and mpd-trf, else 7).
+            motion_bucket_id (`int`, defaults to 127), noise_aug_strength (`float`, defaults to 0.02):
+                SVD's micro-conditioning.
+            decode_chunk_size (`int`, *optional*): frames decoded at once; defaults to the sampler's
+                (all frames for forward, 8 for trf, else 4).
+            generator (`torch.Generator`, *optional*): every random draw (initial latents,
+                augmentation noise, re-noise) comes from it, so a seed reproduces a result exactly.
+            latents (`torch.Tensor`, *optional*): replaces the initial draw, ``[1, T, 4, h, w]``,
+                scaled by the scheduler's initial sigma as in diffusers.
+            output_type (`str`, defaults to `"pil"`): "pil", "np", "pt" or "latent" (final latents
+                ``[1, T, 4, h, w]``).
+            callback_on_step_end (`Callable`, *optional*): ``callback(pipe, i, t, {"latents": x})``
+                after every denoising step; returning ``{"latents": ...}`` replaces the latents.
+            return_dict (`bool`, defaults to `True`): return a ``StableVideoDiffusionPipelineOutput``
+                rather than a tuple.
+
+        Returns:
+            `StableVideoDiffusionPipelineOutput` with ``frames`` ``[1, T, ...]``.
+        """
+        sampler = get_sampler(sampler)
+        if end_image is None and sampler.uses_end_keyframe:
+            raise ValueError(f"sampler {sampler.name!r} needs an end_image")
+        for image in (start_image, end_image):
+            if image is not None:
+                self.check_inputs(image, height, width)
+        num_frames = num_frames if num_frames is not None else self.unet.config.num_frames
+        num_inference_steps = num_inference_steps or sampler.default_steps
+        fps = fps if fps is not None else sampler.default_fps
+        decode_chunk_size = decode_chunk_size or sampler.default_decode_chunk_size or num_frames
+        device = self._execution_device
+        self._guidance_scale = 3.0  # diffusers' do_classifier_free_guidance reads this; CFG is always on
+
+        # Random draws in diffusers' order (augmentation noise, then latents), so forward matches it.
+        aug_shape = (1, 3, height, width)
+        aug_start = noise_aug_strength * randn_tensor(aug_shape, generator=generator, device=device)
+        aug_end = aug_start
+        if sampler.uses_end_keyframe and sampler.independent_augmentation_noise:
+            aug_end = noise_aug_strength * randn_tensor(aug_shape, generator=generator, device=device)
+
+        needs_upcasting = self.vae.dtype == torch.float16 and self.vae.config.force_upcast
+        if needs_upcasting:
+            self.vae.to(dtype=torch.float32)
+        conditions = {START: self._condition(start_image, height, width, aug_start, device)}
+        if sampler.uses_end_keyframe:
+            conditions[END] = self._condition(end_image, height, width, aug_end, device)
+        z_start = z_end = None
+        if sampler.uses_keyframe_targets:
+            z_start = self._keyframe_target(start_image, height, width, device)
+            z_end = self._keyframe_target(end_image, height, width, device)
+        if needs_upcasting:
+            self.vae.to(dtype=torch.float16)
+        conditions = {
+            key: (emb, lat.unsqueeze(1).repeat(1, num_frames, 1, 1, 1)) for key, (emb, lat) in conditions.items()
+        }
+        embeddings_dtype = conditions[START][0].dtype
+        added_time_ids = self._get_add_time_ids(
+            fps - 1, motion_bucket_id, noise_aug_strength, embeddings_dtype, 1, 1, True
+        ).to(device)
+
+        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        sigmas, timesteps = self.scheduler.sigmas, self.scheduler.timesteps
+        x = self.prepare_latents(
+            1, num_frames, self.unet.config.in_channels, height, width, torch.float32, device, generator, latents
+        )
+        self._num_timesteps = num_inference_steps
+
+        def noise_like(t: torch.Tensor) -> torch.Tensor:
+            return randn_tensor(t.shape, generator=generator, device=t.device, dtype=t.dtype)
+
+        denoise = self._make_denoiser(conditions, added_time_ids, sigmas, timesteps)
+        with self.progress_bar(total=sampler.denoising_steps(num_inference_steps)) as progress_bar:
+
+            def on_step(i: int, latents_now: torch.Tensor):
+                progress_bar.update()
+                if callback_on_step_end is None:
+                    return None
+                outputs = callback_on_step_end(self, i, timesteps[i], {"latents": latents_now})
+                return (outputs or {}).get("latents")
+
+            x = sampler.sample(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, callback=on_step)
+
+        if output_type == "latent":
+            frames = x
+        else:
+            if needs_upcasting:
+                self.vae.to(dtype=torch.float16)
+            frames = self.decode_latents(x.to(self.vae.dtype), num_frames, decode_chunk_size)
+            frames = self.video_processor.postprocess_video(video=frames, output_type=output_type)
+        self.maybe_free_model_hooks()
+        if not return_dict:
+            return (frames,)
+        return StableVideoDiffusionPipelineOutput(frames=frames)

@@ -1,0 +1,404 @@
+"""The time-reversal samplers of ``shared/spec/samplers.md``, in the style of k-diffusion.
+
+Every ``sample_*`` function takes a denoiser callable and the sigma schedule, never the pipeline:
+
+    denoise(x, i, keyframe) -> (x0_uncond, x0_cond)
+
+evaluates the SVD UNet once (one CFG pair) on latents ``x`` at schedule index ``i`` (noise level
+``sigmas[i]``), conditioned on the "start" or the "end" keyframe, and returns the two clean-latent
+estimates. Latents are ``[B, T, C, h, w]``; frame 0 is the start keyframe, frame T-1 the end, and
+``R`` reverses the frame axis (dim 1). ``z_start``/``z_end`` are the clean keyframe latents
+``[B, C, h, w]`` used by the hard constraint ``P``. ``noise_like(x)`` draws ``N(0, I)`` from the
+caller's generator. ``callback(i, x)`` is called after every denoising step and may return
+replacement latents. No function keeps state between calls.
+
+The sampler classes at the bottom carry the parameters and defaults of each sampler so that a
+caller can pass ``MPD(gamma=0.3)`` instead of editing code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable, ClassVar
+
+import torch
+
+Denoiser = Callable[[torch.Tensor, int, str], tuple[torch.Tensor, torch.Tensor]]
+NoiseLike = Callable[[torch.Tensor], torch.Tensor]
+StepCallback = Callable[[int, torch.Tensor], "torch.Tensor | None"]
+
+START, END = "start", "end"
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared machinery (spec section 1)
+
+
+def R(x: torch.Tensor) -> torch.Tensor:
+    """Reverse the frame axis."""
+    return x.flip(1)
+
+
+def P(x0: torch.Tensor, k: int, z: torch.Tensor) -> torch.Tensor:
+    """DDS hard constraint: frame ``k`` of the clean estimate becomes the keyframe latent ``z``."""
+    x0 = x0.clone()
+    x0[:, k] = z
+    return x0
+
+
+def euler(x: torch.Tensor, x0: torch.Tensor, x0_dir: torch.Tensor, sigma, sigma_next) -> torch.Tensor:
+    """Euler step in x0 form, ``x' = x0 + s' (x - x0_dir) / s``.
+
+    Plain Euler passes the guided x0 twice; CFG++ passes ``x0_cond`` and ``x0_uncond``."""
+    return x0 + sigma_next * (x - x0_dir) / sigma
+
+
+def renoise(x: torch.Tensor, sigma, sigma_next, noise_like: NoiseLike, scale: float = 1.0) -> torch.Tensor:
+    """Take ``x`` from noise level ``sigma_next`` back up to ``sigma`` with fresh noise."""
+    return x + scale * math.sqrt(sigma**2 - sigma_next**2) * noise_like(x)
+
+
+def frame_ramp(lo: float, hi: float, x: torch.Tensor) -> torch.Tensor:
+    """``linspace(lo, hi, T)`` shaped to broadcast over ``[B, T, C, h, w]``."""
+    return torch.linspace(lo, hi, x.shape[1], device=x.device, dtype=x.dtype).view(1, -1, 1, 1, 1)
+
+
+def cfg(x0_uncond: torch.Tensor, x0_cond: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x0_uncond + scale * (x0_cond - x0_uncond)
+
+
+def _sigma_pair(sigmas: torch.Tensor, i: int) -> tuple[float, float]:
+    return float(sigmas[i]), float(sigmas[i + 1])
+
+
+def _after_step(callback: StepCallback | None, i: int, x: torch.Tensor) -> torch.Tensor:
+    if callback is None:
+        return x
+    replaced = callback(i, x)
+    return x if replaced is None else replaced
+
+
+# ----------------------------------------------------------------------------------------------
+# forward: diffusers' StableVideoDiffusionPipeline loop
+
+
+def forward_step(denoise: Denoiser, x, i, sigmas, guidance) -> torch.Tensor:
+    sigma, sigma_next = _sigma_pair(sigmas, i)
+    x0_uncond, x0_cond = denoise(x, i, START)
+    x0 = cfg(x0_uncond, x0_cond, guidance)
+    # diffusers' EulerDiscreteScheduler order of operations, so the fp32 result matches it.
+    return x + (x - x0) / sigma * (sigma_next - sigma)
+
+
+def sample_forward(denoise, x, sigmas, *, min_guidance=1.0, max_guidance=3.0, callback=None):
+    guidance = frame_ramp(min_guidance, max_guidance, x)
+    for i in range(len(sigmas) - 1):
+        x = _after_step(callback, i, forward_step(denoise, x, i, sigmas, guidance))
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# vibid: one bidirectional step, CFG++ with DDS in each direction
+
+
+def vibid_step(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like) -> torch.Tensor:
+    sigma, sigma_next = _sigma_pair(sigmas, i)
+    last = x.shape[1] - 1
+    x0_uncond, x0_cond = denoise(x, i, START)
+    x = euler(x, P(x0_cond, last, z_end), x0_uncond, sigma, sigma_next)
+    x = renoise(x, sigma, sigma_next, noise_like)
+    y = R(x)
+    y0_uncond, y0_cond = denoise(y, i, END)
+    y = euler(y, P(y0_cond, last, z_start), y0_uncond, sigma, sigma_next)
+    return R(y)
+
+
+def sample_vibid(denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+    for i in range(len(sigmas) - 1):
+        x = _after_step(callback, i, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like))
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# mpd: Motion Prior Distillation, the backward path rebuilt from the forward path's motion residuals
+
+
+def mpd_backward_x0(x: torch.Tensor, x0_cond: torch.Tensor, sigma, z_end: torch.Tensor) -> torch.Tensor:
+    """The backward clean estimate in backward frame order, before its DDS constraint.
+
+    Built exactly as the spec writes it: the forward noise estimate's frame-to-frame residuals,
+    reversed, accumulated from the end anchor. (Closed form: ``R(x0_cond + z_end - x0_cond[T-1])``.)"""
+    eps_fwd = (x - x0_cond) / sigma
+    eps_end = (R(x)[:, :1] - z_end.unsqueeze(1)) / sigma
+    d_eps = -R(eps_fwd[:, 1:] - eps_fwd[:, :-1])
+    eps_bwd = torch.cat([eps_end, eps_end + torch.cumsum(d_eps, dim=1)], dim=1)
+    return R(x) - sigma * eps_bwd
+
+
+def mpd_block(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like) -> torch.Tensor:
+    """One MPD iteration: one UNet call on the forward path only; x returns to noise level s."""
+    sigma, sigma_next = _sigma_pair(sigmas, i)
+    last = x.shape[1] - 1
+    x0_uncond, x0_cond = denoise(x, i, START)
+    x0_bwd = P(mpd_backward_x0(x, x0_cond, sigma, z_end), last, z_start)
+    y = euler(R(x), x0_bwd, R(x0_uncond), sigma, sigma_next)  # CFG++ direction from the forward uncond
+    return renoise(R(y), sigma, sigma_next, noise_like)
+
+
+def is_early_step(i: int, num_steps: int, gamma: float) -> bool:
+    return i < gamma * num_steps
+
+
+def sample_mpd(denoise, x, sigmas, *, z_start, z_end, noise_like, gamma=0.2, iterations=3, callback=None):
+    num_steps = len(sigmas) - 1
+    for i in range(num_steps):
+        if is_early_step(i, num_steps, gamma):
+            for _ in range(iterations):
+                x = mpd_block(denoise, x, i, sigmas, z_start, z_end, noise_like)
+        x = _after_step(callback, i, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like))
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# mpd-trf: MPD early, then parallel fusion of the two paths
+
+
+def fusion_round(denoise: Denoiser, x, i, sigmas) -> torch.Tensor:
+    """Both paths on the same x, fused with ``w = linspace(1, 0, T)``; CFG++ with the forward uncond."""
+    sigma, sigma_next = _sigma_pair(sigmas, i)
+    x0f_uncond, x0f_cond = denoise(x, i, START)
+    _, x0b_cond = denoise(R(x), i, END)
+    w = frame_ramp(1.0, 0.0, x)
+    return w * x0f_cond + (1 - w) * R(x0b_cond) + sigma_next * (x - x0f_uncond) / sigma
+
+
+def mpd_trf_late_step(denoise: Denoiser, x, i, sigmas, noise_like, renoise_rounds: int) -> torch.Tensor:
+    sigma, sigma_next = _sigma_pair(sigmas, i)
+    for _ in range(renoise_rounds):
+        x = renoise(fusion_round(denoise, x, i, sigmas), sigma, sigma_next, noise_like)
+    return fusion_round(denoise, x, i, sigmas)
+
+
+def sample_mpd_trf(
+    denoise, x, sigmas, *, z_start, z_end, noise_like, gamma=0.1, iterations=1, renoise_rounds=3, callback=None
+):
+    num_steps = len(sigmas) - 1
+    for i in range(num_steps):
+        if is_early_step(i, num_steps, gamma):
+            for _ in range(iterations):
+                x = mpd_block(denoise, x, i, sigmas, z_start, z_end, noise_like)
+            x = vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like)
+        else:
+            x = mpd_trf_late_step(denoise, x, i, sigmas, noise_like, renoise_rounds)
+        x = _after_step(callback, i, x)
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# trf: Time Reversal Fusion with the official noise re-injection walk
+
+
+def trf_step_ids(num_steps: int, jump_length=5, jump_n_sample=2, repeat_step_ratio=0.8) -> list[int]:
+    """The official index walk, as schedule indices (0 = noisiest). A drop marks an undo."""
+    jumps = {j: jump_n_sample - 1 for j in range(int(num_steps * repeat_step_ratio), num_steps - jump_length, jump_length)}
+    order, t = [], num_steps
+    while t >= 1:
+        t -= 1
+        order.append(t)
+        if jumps.get(t, 0) > 0:
+            jumps[t] -= 1
+            for _ in range(jump_length):
+                t += 1
+                order.append(t)
+    return [num_steps - 1 - t for t in order]
+
+
+def trf_step(denoise: Denoiser, x, i, sigmas, guidance) -> torch.Tensor:
+    sigma, sigma_next = _sigma_pair(sigmas, i)
+    x0f = cfg(*denoise(x, i, START), guidance)
+    euler_fwd = euler(x, x0f, x0f, sigma, sigma_next)
+    y = R(x)
+    x0b = cfg(*denoise(y, i, END), guidance)  # the ramp runs in the backward path's own frame order
+    euler_bwd = euler(y, x0b, x0b, sigma, sigma_next)
+    w = frame_ramp(1.0, 0.0, x)
+    return w * euler_fwd + (1 - w) * R(euler_bwd)
+
+
+def sample_trf(
+    denoise,
+    x,
+    sigmas,
+    *,
+    noise_like,
+    min_guidance=1.0,
+    max_guidance=3.0,
+    jump_length=5,
+    jump_n_sample=2,
+    repeat_step_ratio=0.8,
+    noise_scale_ratio=1.0,
+    callback=None,
+):
+    guidance = frame_ramp(min_guidance, max_guidance, x)
+    previous = None
+    for i in trf_step_ids(len(sigmas) - 1, jump_length, jump_n_sample, repeat_step_ratio):
+        if previous is not None and i < previous:  # undo: back up from sigmas[p+1] to sigmas[p]
+            x = renoise(x, *_sigma_pair(sigmas, previous), noise_like, scale=noise_scale_ratio)
+        else:
+            x = _after_step(callback, i, trf_step(denoise, x, i, sigmas, guidance))
+        previous = i
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# Sampler objects: parameters, defaults from the spec, and UNet-call counts
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """Base class. ``default_*`` are the spec's defaults; the pipeline uses them where given None."""
+
+    name: ClassVar[str]
+    default_steps: ClassVar[int] = 25
+    default_fps: ClassVar[int] = 7
+    default_decode_chunk_size: ClassVar[int | None] = 4  # None: all frames at once
+    uses_end_keyframe: ClassVar[bool] = True
+    uses_keyframe_targets: ClassVar[bool] = True  # needs z_start / z_end for DDS or MPD
+    independent_augmentation_noise: ClassVar[bool] = True  # else one draw serves both keyframes
+
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+        raise NotImplementedError
+
+    def denoising_steps(self, num_steps: int) -> int:
+        """How many times ``callback`` is called: the progress total."""
+        return num_steps
+
+    def unet_calls(self, num_steps: int) -> int:
+        raise NotImplementedError
+
+    def with_options(self, **options) -> "Sampler":
+        return replace(self, **options)
+
+
+@dataclass(frozen=True)
+class Forward(Sampler):
+    """Plain SVD image-to-video from the start keyframe; no end constraint. Equals diffusers."""
+
+    name: ClassVar[str] = "forward"
+    default_decode_chunk_size: ClassVar[int | None] = None
+    uses_end_keyframe: ClassVar[bool] = False
+    uses_keyframe_targets: ClassVar[bool] = False
+    min_guidance: float = 1.0
+    max_guidance: float = 3.0
+
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+        return sample_forward(denoise, x, sigmas, min_guidance=self.min_guidance, max_guidance=self.max_guidance, callback=callback)
+
+    def unet_calls(self, num_steps):
+        return num_steps
+
+
+@dataclass(frozen=True)
+class ViBiD(Sampler):
+    """ViBiDSampler (Yang et al., ICLR 2025): bidirectional CFG++ steps with DDS."""
+
+    name: ClassVar[str] = "vibid"
+
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+        return sample_vibid(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, callback=callback)
+
+    def unet_calls(self, num_steps):
+        return 2 * num_steps
+
+
+@dataclass(frozen=True)
+class MPD(Sampler):
+    """Motion Prior Distillation + ViBiD (Jeon et al., ICLR 2026), the product's default.
+
+    gamma: fraction of steps that start with ``iterations`` MPD blocks."""
+
+    name: ClassVar[str] = "mpd"
+    default_fps: ClassVar[int] = 9  # the official fps_id 8
+    gamma: float = 0.2
+    iterations: int = 3
+
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+        return sample_mpd(
+            denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like,
+            gamma=self.gamma, iterations=self.iterations, callback=callback,
+        )
+
+    def early_steps(self, num_steps: int) -> int:
+        return sum(is_early_step(i, num_steps, self.gamma) for i in range(num_steps))
+
+    def unet_calls(self, num_steps):
+        return 2 * num_steps + self.iterations * self.early_steps(num_steps)
+
+
+@dataclass(frozen=True)
+class MPDTRF(MPD):
+    """MPD early, then parallel fusion of both paths (same paper): ``renoise_rounds`` fused rounds
+    with re-noise, then one without."""
+
+    name: ClassVar[str] = "mpd-trf"
+    gamma: float = 0.1
+    iterations: int = 1
+    renoise_rounds: int = 3
+
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+        return sample_mpd_trf(
+            denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, gamma=self.gamma,
+            iterations=self.iterations, renoise_rounds=self.renoise_rounds, callback=callback,
+        )
+
+    def unet_calls(self, num_steps):
+        early = self.early_steps(num_steps)
+        return early * (self.iterations + 2) + (num_steps - early) * 2 * (self.renoise_rounds + 1)
+
+
+@dataclass(frozen=True)
+class TRF(Sampler):
+    """Time Reversal Fusion (Feng et al., ECCV 2024) with the official noise re-injection walk."""
+
+    name: ClassVar[str] = "trf"
+    default_steps: ClassVar[int] = 50
+    default_decode_chunk_size: ClassVar[int | None] = 8
+    uses_keyframe_targets: ClassVar[bool] = False
+    # "aug 0.02 shared by both keyframes": read here as one augmentation-noise draw for both.
+    independent_augmentation_noise: ClassVar[bool] = False
+    min_guidance: float = 1.0
+    max_guidance: float = 3.0
+    jump_length: int = 5
+    jump_n_sample: int = 2
+    repeat_step_ratio: float = 0.8
+    noise_scale_ratio: float = 1.0
+
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+        return sample_trf(
+            denoise, x, sigmas, noise_like=noise_like, min_guidance=self.min_guidance,
+            max_guidance=self.max_guidance, jump_length=self.jump_length, jump_n_sample=self.jump_n_sample,
+            repeat_step_ratio=self.repeat_step_ratio, noise_scale_ratio=self.noise_scale_ratio, callback=callback,
+        )
+
+    def step_ids(self, num_steps: int) -> list[int]:
+        return trf_step_ids(num_steps, self.jump_length, self.jump_n_sample, self.repeat_step_ratio)
+
+    def denoising_steps(self, num_steps):
+        ids = self.step_ids(num_steps)
+        return 1 + sum(b > a for a, b in zip(ids, ids[1:]))
+
+    def unet_calls(self, num_steps):
+        return 2 * self.denoising_steps(num_steps)
+
+
+SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (Forward, TRF, ViBiD, MPD, MPDTRF)}
+
+
+def get_sampler(sampler: "str | Sampler") -> Sampler:
+    """A sampler object from a name or an object (returned as it is)."""
+    if isinstance(sampler, Sampler):
+        return sampler
+    try:
+        return SAMPLERS[sampler]()
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}") from None

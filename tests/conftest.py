@@ -1,0 +1,64 @@
+"""Shared fixtures: the tiny random SVD, built once per run, saved with save_pretrained and loaded
+back through the loading code users run; two keyframe images; a backend CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def keyframe_image(width: int, height: int, seed: int) -> Image.Image:
+    """A smooth gradient with a bright square whose place depends on the seed."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.stack([x / width, y / height, np.full_like(x, 0.3, dtype=float)], axis=-1) * 200
+    cx, cy = rng.integers(0, width - width // 4), rng.integers(0, height - height // 4)
+    image[cy : cy + height // 4, cx : cx + width // 4] = 255
+    return Image.fromarray(image.astype(np.uint8))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    from mpd_backend.tiny import save_tiny_svd
+
+    return save_tiny_svd(tmp_path_factory.mktemp("models") / "tiny-svd")
+
+
+@pytest.fixture(scope="session")
+def pipe(tiny_model_dir):
+    from mpd_backend.loading import load_pipeline
+
+    pipeline = load_pipeline(str(tiny_model_dir), device="cpu", dtype="float32", offline=True)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+@pytest.fixture(scope="session")
+def keyframes():
+    return keyframe_image(64, 64, seed=1), keyframe_image(64, 64, seed=2)
+
+
+@pytest.fixture(scope="session")
+def keyframe_files(tmp_path_factory, keyframes) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("keyframes")
+    paths = folder / "start.png", folder / "end.png"
+    for image, path in zip(keyframes, paths):
+        image.save(path)
+    return paths
+
+
+def run_backend(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
+    """``python -m mpd_backend ARGS`` as a separate process, never through a shell."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mpd_backend", *map(str, args)],
+        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
+    )

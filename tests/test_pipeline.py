@@ -1,0 +1,136 @@
+"""InbetweenPipeline on the tiny SVD: equivalence with diffusers, constraints, UNet calls, seeds."""
+
+import contextlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from diffusers import StableVideoDiffusionPipeline
+
+from mpd_backend.samplers import MPD, get_sampler
+
+from .conftest import REPO
+
+SMALL = dict(height=64, width=64, num_frames=8)
+
+
+def seeded(seed):
+    return torch.Generator("cpu").manual_seed(seed)
+
+
+@contextlib.contextmanager
+def counting_unet(pipe):
+    """Wrap the UNet's forward to count calls (each call is one CFG pair)."""
+    calls = []
+    original = pipe.unet.forward
+
+    def forward(*args, **kwargs):
+        calls.append(args[0].shape[0])
+        return original(*args, **kwargs)
+
+    pipe.unet.forward = forward
+    try:
+        yield calls
+    finally:
+        del pipe.unet.forward
+
+
+def test_forward_equals_diffusers(pipe, tiny_model_dir, keyframes):
+    reference = StableVideoDiffusionPipeline.from_pretrained(tiny_model_dir)
+    reference.set_progress_bar_config(disable=True)
+    start, end = keyframes
+    common = dict(**SMALL, num_inference_steps=4, output_type="np", fps=7, decode_chunk_size=8)
+    expected = reference(start, generator=seeded(5), **common).frames
+    ours = pipe(start, end, sampler="forward", generator=seeded(5), **common).frames
+    assert ours.shape == expected.shape == (1, 8, 64, 64, 3)
+    assert np.abs(ours - expected).max() <= 1e-5
+
+
+@pytest.mark.parametrize("name", ["vibid", "mpd"])
+def test_final_start_frame_equals_start_keyframe_target(pipe, keyframes, name):
+    start, end = keyframes
+    latents = pipe(start, end, sampler=name, num_inference_steps=6, generator=seeded(0), output_type="latent", **SMALL).frames
+    # The target computed independently of the pipeline's helper: clean VAE mode, scaled.
+    pixels = pipe.video_processor.preprocess(start, height=64, width=64)
+    z_start = pipe.vae.encode(pixels).latent_dist.mode() * pipe.vae.config.scaling_factor
+    assert latents.shape == (1, 8, 4, 16, 16)
+    torch.testing.assert_close(latents[:, 0], z_start, rtol=0, atol=1e-6)
+    assert (latents[:, -1] - z_start).abs().max() > 0.1  # the end frame is not pinned to the start
+
+
+@pytest.mark.parametrize(
+    "name, steps, expected",
+    [
+        ("forward", 3, 3),
+        ("forward", 10, 10),
+        ("vibid", 4, 8),
+        ("vibid", 10, 20),
+        ("mpd", 10, 10 * 2 + 3 * 2),  # i < 0.2*10: steps 0, 1
+        ("mpd", 25, 5 * (3 + 2) + 20 * 2),
+        ("mpd", 7, 7 * 2 + 3 * 2),  # i < 1.4: steps 0, 1
+        ("mpd-trf", 10, 1 * (1 + 2) + 9 * 8),  # i < 1.0: step 0
+        ("mpd-trf", 25, 3 * (1 + 2) + 22 * 8),
+        ("trf", 50, 2 * 55),
+        ("trf", 30, 2 * 35),
+        ("trf", 12, 2 * 12),
+    ],
+)
+def test_unet_calls_match_the_spec(pipe, keyframes, name, steps, expected):
+    with counting_unet(pipe) as calls:
+        pipe(*keyframes, sampler=name, num_inference_steps=steps, height=32, width=32, num_frames=4,
+             generator=seeded(0), output_type="latent")
+    assert len(calls) == expected == get_sampler(name).unet_calls(steps)
+    assert set(calls) == {2}  # every call is one CFG pair
+
+
+def test_sampler_object_carries_its_parameters(pipe, keyframes):
+    with counting_unet(pipe) as calls:
+        pipe(*keyframes, sampler=MPD(gamma=0.5, iterations=1), num_inference_steps=4, height=32, width=32,
+             num_frames=4, generator=seeded(0), output_type="latent")
+    assert len(calls) == 4 * 2 + 2 * 1
+
+
+@pytest.mark.parametrize("name", ["mpd", "trf"])
+def test_seed_reproduces_and_different_seeds_differ(pipe, keyframes, name):
+    run = lambda seed: pipe(*keyframes, sampler=name, num_inference_steps=5, generator=seeded(seed),
+                            output_type="np", **SMALL).frames
+    first, again, other = run(11), run(11), run(12)
+    assert np.array_equal(first, again)
+    assert np.abs(first - other).max() > 1e-3
+
+
+def test_latents_argument_replaces_the_initial_draw(pipe, keyframes):
+    latents = torch.randn(1, 8, 4, 16, 16, generator=seeded(3))
+    run = lambda seed: pipe(*keyframes, sampler="forward", num_inference_steps=3, generator=seeded(seed),
+                            latents=latents, output_type="latent", noise_aug_strength=0.0, **SMALL).frames
+    torch.testing.assert_close(run(1), run(2), rtol=0, atol=0)
+
+
+def test_callback_on_step_end_sees_and_replaces_latents(pipe, keyframes):
+    seen = []
+
+    def callback(p, i, t, tensors):
+        seen.append(i)
+        return {"latents": torch.zeros_like(tensors["latents"])} if i == 3 else tensors
+
+    out = pipe(*keyframes, sampler="vibid", num_inference_steps=4, generator=seeded(0), output_type="latent",
+               callback_on_step_end=callback, **SMALL).frames
+    assert seen == [0, 1, 2, 3]
+    assert out.abs().max() == 0
+
+
+def test_outputs_and_defaults(pipe, keyframes):
+    out = pipe(*keyframes, num_inference_steps=2, generator=seeded(0), height=64, width=128)
+    frames = out.frames[0]
+    assert len(frames) == pipe.unet.config.num_frames and frames[0].size == (128, 64)
+    tup = pipe(*keyframes, num_inference_steps=2, generator=seeded(0), output_type="pt", return_dict=False, **SMALL)
+    assert isinstance(tup, tuple) and tup[0].shape == (1, 8, 3, 64, 64)
+    with pytest.raises(ValueError, match="needs an end_image"):
+        pipe(keyframes[0], sampler="mpd")
+
+
+def test_importing_the_package_does_not_import_torch():
+    code = "import sys, mpd_backend, mpd_backend.protocol, mpd_backend.timing; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
