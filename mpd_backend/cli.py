@@ -30,6 +30,10 @@ class Reporter:
             print(text, file=self.stream, flush=True)
 
     def progress(self, phase: str, step: int, total: int):
+        if not self.json_events and self.stream.isatty():  # one line that updates in place
+            end = "\n" if step == total else ""
+            print(f"\r{phase}: {step}/{total}", end=end, file=self.stream, flush=True)
+            return
         self._emit(progress_event(phase, step, total), f"{phase}: {step}/{total}")
 
     def log(self, message: str):
@@ -89,11 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_generate(args) -> int:
-    from .generate import JobRequest, run_job
+    from .generate import JobRequest, quiet_libraries, run_job
 
     fields = {k: v for k, v in vars(args).items() if k not in ("command", "json")}
     report = Reporter(args.json)
     try:
+        quiet_libraries()
         manifest = run_job(JobRequest(**fields), report)
     except KeyboardInterrupt:
         report.error(BackendError(ErrorCode.CANCELLED, "Cancelled; the job folder has no manifest and is never imported."))

@@ -179,6 +179,17 @@ def run_job(request: JobRequest, report) -> Path:
     return manifest
 
 
+def quiet_libraries() -> None:
+    """No loading bars or advice from diffusers and transformers: our own progress says it all."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.disable_progress_bar()
+    diffusers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
 def versions() -> dict:
     """Versions of the backend and the libraries it runs on (imports torch and diffusers)."""
     import diffusers

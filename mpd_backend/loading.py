@@ -114,7 +114,7 @@ def find_model(model: str = DEFAULT_MODEL_ID, *, token=None, offline=False, fp16
         folder = Path(model).expanduser()
     else:
         try:
-            folder = model_cache_folder(model, token or os.environ.get("HF_TOKEN"), offline, fp16_variant)
+            folder = model_cache_folder(model, token or None, offline, fp16_variant)  # None: HF_TOKEN or the login cache
         except Exception as exc:  # the hub's exceptions, translated into one clear message
             raise explain_exception(exc) from exc
     check_model_folder(folder)
