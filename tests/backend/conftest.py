@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def keyframe_image(width: int, height: int, seed: int) -> Image.Image:

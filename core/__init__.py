@@ -1,0 +1,1 @@
+"""The add-on's logic that needs no bpy: tested without Blender."""

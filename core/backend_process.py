@@ -1,0 +1,149 @@
+"""The backend as a separate process, seen from the add-on. Standard library only: no bpy, no torch.
+
+``BackendProcess`` starts ``[python, -m, mpd_backend, ...]`` with the extension folder on PYTHONPATH,
+never through a shell, in its own process group so that cancelling can end the whole tree. A reader
+thread turns its stdout into protocol events; ``poll()`` hands them over without blocking, so a
+Blender timer can call it.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from ..mpd_backend.protocol import decode_event
+
+EXTENSION_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds mpd_backend/
+CANCEL_GRACE_S = 3.0
+
+
+class BackendMissing(Exception):
+    """The configured backend Python does not exist."""
+
+
+def backend_python(configured: str) -> str:
+    """The backend's Python: the preference, else $MPD_BACKEND_PYTHON."""
+    python = configured or os.environ.get("MPD_BACKEND_PYTHON", "")
+    if not python:
+        raise BackendMissing("No backend Python is set.")
+    if not Path(python).is_file():
+        raise BackendMissing(f"The backend Python was not found: {python}")
+    return python
+
+
+def generate_command(python: str, start: str, end: str, out: str, frames: int, options: dict) -> list[str]:
+    """The argument list for one ``generate`` job; ``options`` maps CLI flags (without --) to values,
+    True for a bare flag, and None or False to leave the flag out."""
+    command = [python, "-m", "mpd_backend", "generate", "--start", start, "--end", end, "--out", out,
+               "--frames", str(frames), "--json"]
+    for flag, value in options.items():
+        if value is None or value is False:
+            continue
+        command.append("--" + flag.replace("_", "-"))
+        if value is not True:
+            command.append(str(value))
+    return command
+
+
+class BackendProcess:
+    """One running backend command. States: running, done, failed, cancelled."""
+
+    def __init__(self, command: list[str], cwd: str | None = None):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXTENSION_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+        group = {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        self.command = command
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, encoding="utf-8", errors="replace", **group,
+        )
+        self.events: queue.Queue = queue.Queue()
+        self.stderr_tail: deque[str] = deque(maxlen=20)
+        self.cancel_requested_at: float | None = None
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_stdout(self):
+        for line in self.process.stdout:
+            event = decode_event(line)
+            if event is not None:
+                self.events.put(event)
+
+    def _read_stderr(self):
+        for line in self.process.stderr:
+            if line.strip():
+                self.stderr_tail.append(line.rstrip())
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def poll(self) -> list[dict]:
+        """New events since the last call; ends the process tree once a cancel's grace is over."""
+        if self.cancel_requested_at is not None and self.running():
+            if time.monotonic() - self.cancel_requested_at > CANCEL_GRACE_S:
+                self.kill()
+        if not self.running():
+            for reader in self._readers:  # the pipes are closed: the readers finish at once
+                reader.join(timeout=1.0)
+        events = []
+        while True:
+            try:
+                events.append(self.events.get_nowait())
+            except queue.Empty:
+                return events
+
+    def cancel(self) -> None:
+        """Ask the backend to stop (it exits with a 'cancelled' error); killed after a grace period."""
+        if self.cancel_requested_at is None and self.running():
+            self.cancel_requested_at = time.monotonic()
+            self._signal(signal.SIGINT if os.name == "posix" else signal.CTRL_BREAK_EVENT)
+
+    def kill(self) -> None:
+        """End the whole process tree now."""
+        if self.running():
+            self._signal(signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
+            if os.name != "posix":
+                subprocess.run(["taskkill", "/T", "/F", "/PID", str(self.pid)], capture_output=True)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def _signal(self, sig) -> None:
+        try:
+            if os.name == "posix":
+                os.killpg(self.pid, sig)
+            else:
+                self.process.send_signal(sig)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+
+    def stop(self) -> None:
+        """Cancel, wait out the grace period, then kill: for unregister, which cannot wait on a timer."""
+        self.cancel()
+        deadline = time.monotonic() + CANCEL_GRACE_S
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.kill()
+
+    def last_stderr(self) -> str:
+        """The most telling stderr line, for a backend that died without an error event."""
+        for line in reversed(self.stderr_tail):
+            if line.startswith("error:"):
+                return line.removeprefix("error:").strip()
+        return self.stderr_tail[-1] if self.stderr_tail else f"exit status {self.process.returncode}"
+

@@ -1,0 +1,29 @@
+"""The add-on's operators, one per module, registered in this order and unregistered in reverse."""
+
+import bpy
+
+from .cancel import MPD_OT_cancel
+from .generate import MPD_OT_generate
+from .import_job import MPD_OT_import_job
+from .keyframes_from_files import MPD_OT_keyframes_from_files
+from .keyframes_from_scene import MPD_OT_keyframes_from_scene
+from .keyframes_from_strips import MPD_OT_keyframes_from_strips
+
+classes = (
+    MPD_OT_keyframes_from_scene,
+    MPD_OT_keyframes_from_strips,
+    MPD_OT_keyframes_from_files,
+    MPD_OT_import_job,
+    MPD_OT_generate,
+    MPD_OT_cancel,
+)
+
+
+def register():
+    for cls in classes:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,56 @@
+"""The Inbetween panel's contents, shared by the Sequencer and the 3D viewport sidebars."""
+
+STATE_ICONS = {"DONE": "CHECKMARK", "FAILED": "ERROR", "CANCELLED": "CANCEL", "RUNNING": "SORTTIME"}
+
+
+def draw_inbetween_panel(layout, context):
+    settings = context.scene.mpd_inbetween
+    layout.use_property_split = True
+    layout.use_property_decorate = False
+
+    col = layout.column()
+    col.prop(settings, "source")
+    if settings.source == "SCENE":
+        row = col.row(align=True)
+        row.prop(settings, "frame_a")
+        row.prop(settings, "frame_b")
+        col.operator("mpd.keyframes_from_scene", text="Keys Around Current Frame", icon="KEYFRAME")
+    elif settings.source == "STRIPS":
+        col.operator("mpd.keyframes_from_strips", text="Use Selected Strips", icon="SEQ_STRIP_DUPLICATE")
+        row = col.row(align=True)
+        row.enabled = False
+        row.prop(settings, "frame_a")
+        row.prop(settings, "frame_b")
+    else:
+        col.prop(settings, "start_image")
+        col.prop(settings, "end_image")
+        row = col.row(align=True)
+        row.prop(settings, "frame_a")
+        row.prop(settings, "frame_b")
+    col.label(text=f"Strip of {max(0, settings.frame_b - settings.frame_a + 1)} frames")
+
+    col = layout.column()
+    col.prop(settings, "shot_name")
+    col.prop(settings, "sampler")
+    col.prop(settings, "seed")
+    col.prop(settings, "steps")
+
+    draw_job(layout, context)
+
+
+def draw_job(layout, context):
+    state = context.window_manager.mpd_job
+    if state.state == "RUNNING":
+        layout.progress(factor=state.progress, type="BAR", text=state.message or "Running")
+        layout.operator("mpd.cancel", text="Cancel", icon="CANCEL")
+        return
+    layout.operator("mpd.generate", text="Generate Inbetweens", icon="RENDER_ANIMATION")
+    if state.state != "IDLE":
+        box = layout.box()
+        box.label(text=state.message, icon=STATE_ICONS.get(state.state, "INFO"))
+        if state.hint:
+            box.label(text=state.hint)
+        if state.folder:
+            box.label(text=state.folder, icon="FILE_FOLDER")
+
+

@@ -1,0 +1,60 @@
+"""Add-on preferences: where the backend runs and where job folders go."""
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, StringProperty
+
+from .mpd_backend.protocol import DEFAULT_MODEL_ID
+
+
+class MPD_AddonPreferences(bpy.types.AddonPreferences):
+    bl_idname = __package__
+
+    backend_python: StringProperty(
+        name="Backend Python",
+        description="The Python of an environment with the backend's requirements (torch, diffusers); "
+        "empty: $MPD_BACKEND_PYTHON",
+        subtype="FILE_PATH",
+    )
+    model: StringProperty(
+        name="Model", description="Hugging Face id or local diffusers folder", default=DEFAULT_MODEL_ID
+    )
+    device: EnumProperty(
+        name="Device",
+        items=(("auto", "Auto", "CUDA, then Apple MPS, then CPU"), ("cuda", "CUDA", ""), ("mps", "Apple MPS", ""), ("cpu", "CPU", "")),
+        default="auto",
+    )
+    dtype: EnumProperty(
+        name="Precision",
+        items=(("auto", "Auto", "fp16 on CUDA, fp32 elsewhere"), ("float16", "fp16", ""), ("bfloat16", "bf16", ""), ("float32", "fp32", "")),
+        default="auto",
+    )
+    low_vram: BoolProperty(name="Low VRAM", description="Model CPU offload and small decode chunks, for GPUs under 16 GB")
+    output_dir: StringProperty(
+        name="Job Folders",
+        description="Where job folders go; // is next to the .blend (unsaved files use a temporary folder)",
+        default="//inbetweens/",
+        subtype="DIR_PATH",
+    )
+
+    def draw(self, context):
+        from .panels.preferences import draw_preferences
+
+        draw_preferences(self, self.layout)
+
+
+def get(context=None):
+    context = context or bpy.context
+    return context.preferences.addons[__package__].preferences
+
+
+classes = (MPD_AddonPreferences,)
+
+
+def register():
+    for cls in classes:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,68 @@
+"""The add-on's properties: per-scene settings (saved in the .blend) and the running job's state
+(on the window manager, never saved)."""
+
+import bpy
+from bpy.props import EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+
+from .mpd_backend.protocol import DEFAULT_SAMPLER
+
+SOURCES = (
+    ("SCENE", "3D Scene", "Render frames A and B of the scene with its camera and render settings"),
+    ("STRIPS", "Storyboard Strips", "The source images of two selected image strips in the sequencer"),
+    ("FILES", "Image Files", "Two image files"),
+)
+SAMPLERS = (
+    ("mpd", "MPD", "Motion Prior Distillation with ViBiD (default, 65 UNet calls)"),
+    ("vibid", "ViBiD", "ViBiDSampler: bidirectional sampling (50 UNet calls)"),
+    ("mpd-trf", "MPD + Fusion", "Motion Prior Distillation with parallel fusion (185 UNet calls)"),
+    ("trf", "TRF", "Time Reversal Fusion (110 UNet calls)"),
+    ("forward", "Forward Only", "Plain SVD from the start keyframe; ignores the end keyframe"),
+)
+JOB_STATES = (
+    ("IDLE", "Idle", ""),
+    ("RUNNING", "Running", ""),
+    ("DONE", "Done", ""),
+    ("FAILED", "Failed", ""),
+    ("CANCELLED", "Cancelled", ""),
+)
+
+
+class MPD_PG_settings(bpy.types.PropertyGroup):
+    source: EnumProperty(name="Keyframes From", items=SOURCES, default="SCENE")
+    frame_a: IntProperty(name="Frame A", description="The first keyframe; the strip starts here", default=1)
+    frame_b: IntProperty(name="Frame B", description="The last keyframe; the strip ends here", default=25)
+    start_image: StringProperty(name="Start Image", subtype="FILE_PATH")
+    end_image: StringProperty(name="End Image", subtype="FILE_PATH")
+    shot_name: StringProperty(name="Shot", description="Names the strip and the job folder; empty: from the frames")
+    sampler: EnumProperty(name="Sampler", items=SAMPLERS, default=DEFAULT_SAMPLER)
+    seed: IntProperty(name="Seed", default=0, min=0)
+    steps: IntProperty(name="Steps", description="Denoising steps; 0: the sampler's default", default=0, min=0, max=200)
+    width: IntProperty(name="Width", description="Generation width, multiple of 64; 0: near 1024 at the frame's aspect", default=0, min=0, step=64)
+    height: IntProperty(name="Height", description="Generation height, multiple of 64; 0: near 576 at the frame's aspect", default=0, min=0, step=64)
+
+
+class MPD_PG_job(bpy.types.PropertyGroup):
+    state: EnumProperty(name="State", items=JOB_STATES, default="IDLE")
+    phase: StringProperty(name="Phase")
+    progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
+    message: StringProperty(name="Message")
+    hint: StringProperty(name="Hint")
+    folder: StringProperty(name="Job Folder", subtype="DIR_PATH")
+    strip_name: StringProperty(name="Strip")
+
+
+classes = (MPD_PG_settings, MPD_PG_job)
+
+
+def register():
+    for cls in classes:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.mpd_inbetween = PointerProperty(type=MPD_PG_settings)
+    bpy.types.WindowManager.mpd_job = PointerProperty(type=MPD_PG_job)
+
+
+def unregister():
+    del bpy.types.WindowManager.mpd_job
+    del bpy.types.Scene.mpd_inbetween
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

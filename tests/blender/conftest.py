@@ -1,0 +1,134 @@
+"""Headless Blender (the PyPI bpy module): the built extension zip installed the way a user does,
+with the real backend process (MPD_BACKEND_PYTHON) on the tiny model (MPD_TEST_MODEL).
+
+Blender's user folders point at a temporary folder before bpy is imported, so nothing touches the
+real ~/.config/blender."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mpd_blender_user_")
+
+import bpy  # noqa: E402
+
+PACKAGE = "bl_ext.user_default.mpd_inbetween"
+
+
+def required_env(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value or not Path(value).exists():
+        pytest.exit(f"{name} must name an existing path (make test-blender sets it up)", returncode=2)
+    return value
+
+
+def extension_tool() -> Path:
+    scripts = Path(bpy.utils.resource_path("LOCAL")) / "scripts"
+    return scripts / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"
+
+
+@pytest.fixture(scope="session")
+def extension_zip(tmp_path_factory) -> Path:
+    """The zip built by Blender's own extension tool from this checkout."""
+    out = tmp_path_factory.mktemp("build") / "mpd_inbetween.zip"
+    subprocess.run([sys.executable, str(extension_tool()), "validate", str(REPO)], check=True, capture_output=True)
+    subprocess.run([sys.executable, str(extension_tool()), "build", "--source-dir", str(REPO), "--output-filepath", str(out)],
+                   check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def addon(extension_zip):
+    """The installed and enabled extension's package module."""
+    result = bpy.ops.extensions.package_install_files(filepath=str(extension_zip), repo="user_default", enable_on_install=True)
+    assert result == {"FINISHED"}
+    assert PACKAGE in bpy.context.preferences.addons
+    yield sys.modules[PACKAGE]
+    if PACKAGE in bpy.context.preferences.addons:  # unregister in teardown: a live timer crashes 4.2 at exit
+        bpy.ops.preferences.addon_disable(module=PACKAGE)
+
+
+@pytest.fixture
+def prefs(addon, tmp_path):
+    prefs = bpy.context.preferences.addons[PACKAGE].preferences
+    prefs.backend_python = required_env("MPD_BACKEND_PYTHON")
+    prefs.model = required_env("MPD_TEST_MODEL")
+    prefs.output_dir = str(tmp_path / "job folders ü") + os.sep
+    prefs.device, prefs.dtype = "cpu", "float32"
+    return prefs
+
+
+@pytest.fixture
+def scene(addon):
+    """An empty scene with fast settings for the tiny model, and an idle job state."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    settings = scene.mpd_inbetween
+    settings.steps, settings.width, settings.height, settings.seed = 2, 64, 64, 0
+    bpy.context.window_manager.mpd_job.state = "IDLE"
+    yield scene
+    jobs = sys.modules[PACKAGE + ".jobs"]
+    if jobs.is_running():
+        jobs.cancel()
+        wait_for_job(timeout=30)
+
+
+def wait_for_job(timeout: float = 120.0, on_tick=None):
+    """Drive the job's timer function by hand (timers never fire without Blender's event loop)."""
+    jobs = sys.modules[PACKAGE + ".jobs"]
+    deadline = time.monotonic() + timeout
+    while jobs.tick() is not None:
+        if on_tick:
+            on_tick()
+        assert time.monotonic() < deadline, "the job did not finish in time"
+        time.sleep(0.05)
+    return bpy.context.window_manager.mpd_job
+
+
+def write_png(path: Path, width: int, height: int, rgb) -> Path:
+    """A PNG written through Blender itself (no PIL in Blender's Python): a colour with a bright square."""
+    image = bpy.data.images.new("tmp", width, height)
+    pixels = []
+    for y in range(height):
+        for x in range(width):
+            inside = width // 4 <= x < width // 2 and height // 4 <= y < height // 2
+            pixels += [1.0, 1.0, 1.0, 1.0] if inside else [*rgb, 1.0]
+    image.pixels = pixels
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.filepath_raw = str(path)
+    image.file_format = "PNG"
+    image.save()
+    bpy.data.images.remove(image)
+    return path
+
+
+def strips_of(scene):
+    editor = scene.sequence_editor
+    if editor is None:
+        return []
+    return list(editor.strips if hasattr(editor, "strips") else editor.sequences)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nobody can write to, root included (chattr +i), or skip where that cannot be made."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+            pytest.skip("cannot make a folder read-only for root here (chattr)")
+        yield folder
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
