@@ -1,29 +1,64 @@
-# make test: create the backend environment from requirements/ and run every test.
-# make demo: generate inbetweens of two keyframes with the tiny untrained model (no weights needed).
+# make test   every test: backend, add-on core, and the extension in headless Blender 5.0 and 4.2 LTS
+# make demo   a small animated scene inbetweened through the real add-on and backend (out/demo/)
+# make build  the extension zip, built by Blender's own tool (build/mpd_inbetween.zip)
+# Each target creates the environments it needs from requirements/ on a fresh machine.
 PYTHON ?= python3.11
-VENV := .venv
-BACKEND_PY := $(VENV)/bin/python
+BACKEND := .venv
+BLENDER50 := .venv-blender50
+BLENDER42 := .venv-blender42
+TINY_MODEL := build/tiny-svd
+EXT_TOOL := $(BLENDER50)/lib/python3.11/site-packages/bpy/5.0/scripts/addons_core/bl_pkg/cli/blender_ext.py
 PYTEST_ARGS ?=
+BLENDER_TEST_ENV = MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python MPD_TEST_MODEL=$(CURDIR)/$(TINY_MODEL)
 
-.PHONY: test test-backend demo env clean
+.PHONY: test test-backend test-blender test-blender-5.0 test-blender-4.2 demo build clean
 
-env: $(VENV)/.installed
+test: test-backend test-blender
 
-# torch is installed first and alone: a CPU wheel of exactly the pinned version is served locally;
-# an unpinned or newer torch pulls several GB of CUDA packages.
-$(VENV)/.installed: requirements/torch-cpu.txt requirements/backend.txt requirements/test.txt
+test-backend: $(BACKEND)/.installed
+	$(BACKEND)/bin/python -m pytest tests/backend tests/core $(PYTEST_ARGS)
+
+test-blender: test-blender-5.0 test-blender-4.2
+
+test-blender-5.0: $(BLENDER50)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.json
+	$(BLENDER_TEST_ENV) $(BLENDER50)/bin/python -m pytest tests/blender -p no:cacheprovider $(PYTEST_ARGS)
+
+test-blender-4.2: $(BLENDER42)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.json
+	$(BLENDER_TEST_ENV) $(BLENDER42)/bin/python -m pytest tests/blender -p no:cacheprovider $(PYTEST_ARGS)
+
+demo: $(BLENDER50)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.json build/mpd_inbetween.zip
+	MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python $(BLENDER50)/bin/python tools/demo.py out/demo
+
+build: build/mpd_inbetween.zip
+
+build/mpd_inbetween.zip: $(BLENDER50)/.installed $(shell git ls-files 2>/dev/null | grep -v '^tests/')
+	mkdir -p build
+	$(BLENDER50)/bin/python $(EXT_TOOL) validate .
+	$(BLENDER50)/bin/python $(EXT_TOOL) build --source-dir . --output-filepath $@
+
+$(TINY_MODEL)/model_index.json: $(BACKEND)/.installed mpd_backend/tiny.py
+	rm -rf $(TINY_MODEL)
+	$(BACKEND)/bin/python -m mpd_backend tiny-model $(TINY_MODEL) >/dev/null
+
+# torch first and alone: a CPU wheel of exactly the pinned version is served locally; an unpinned
+# or newer torch pulls several GB of CUDA packages.
+$(BACKEND)/.installed: requirements/torch-cpu.txt requirements/backend.txt requirements/test.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is needed)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BACKEND_PY) -m pip install -q --upgrade pip
-	$(BACKEND_PY) -m pip install -q -r requirements/torch-cpu.txt
-	$(BACKEND_PY) -m pip install -q -r requirements/backend.txt -r requirements/test.txt
+	$(PYTHON) -m venv $(BACKEND)
+	$(BACKEND)/bin/python -m pip install -q --upgrade pip
+	$(BACKEND)/bin/python -m pip install -q -r requirements/torch-cpu.txt
+	$(BACKEND)/bin/python -m pip install -q -r requirements/backend.txt -r requirements/test.txt
 	touch $@
 
-test: env
-	$(BACKEND_PY) -m pytest tests $(PYTEST_ARGS)
+$(BLENDER50)/.installed: requirements/blender-5.0.txt
+	$(PYTHON) -m venv $(BLENDER50)
+	$(BLENDER50)/bin/python -m pip install -q -r requirements/blender-5.0.txt
+	touch $@
 
-demo: env
-	$(BACKEND_PY) tools/demo_backend.py out/demo
+$(BLENDER42)/.installed: requirements/blender-4.2.txt
+	$(PYTHON) -m venv $(BLENDER42)
+	$(BLENDER42)/bin/python -m pip install -q -r requirements/blender-4.2.txt
+	touch $@
 
 clean:
-	rm -rf $(VENV) out build .pytest_cache
+	rm -rf $(BACKEND) $(BLENDER50) $(BLENDER42) build out .pytest_cache

@@ -1,0 +1,64 @@
+"""Shot logic of the add-on, without Blender."""
+
+import sys
+
+import pytest
+
+
+def test_gap(shots):
+    assert shots.check_gap(10, 21) == 12
+    assert shots.check_gap(1, 3) == 3
+    with pytest.raises(shots.ShotError, match="adjacent"):
+        shots.check_gap(10, 11)
+    with pytest.raises(shots.ShotError, match="must come after"):
+        shots.check_gap(10, 10)
+    with pytest.raises(shots.ShotError, match="must come after"):
+        shots.check_gap(12, 10)
+
+
+@pytest.mark.parametrize(
+    "current, expected",
+    [(1, (1, 10)), (5, (1, 10)), (10, (10, 24)), (30, (10, 24)), (-3, (1, 10)), (24, (10, 24))],
+)
+def test_keyframes_around_the_current_frame(shots, current, expected):
+    assert shots.keyframes_around([10.0, 1.0, 24.0, 10.0], current) == expected
+
+
+def test_keyframes_around_needs_two_keys(shots):
+    assert shots.keyframes_around([5.0, 5.0], 3) is None
+
+
+def test_first_free_channel(shots):
+    occupied = [(1, 0, 100), (2, 50, 60), (3, 5, 12)]
+    assert shots.first_free_channel(occupied, 10, 22) == 2  # ch 2 is busy only from 50
+    assert shots.first_free_channel(occupied, 50, 55) == 3
+    assert shots.first_free_channel(occupied, 100, 110) == 1  # ends are exclusive
+    assert shots.first_free_channel([], 1, 5) == 1
+    full = [(ch, 0, 10) for ch in range(1, 129)]
+    with pytest.raises(shots.ShotError, match="Every channel"):
+        shots.first_free_channel(full, 1, 5)
+
+
+def test_new_job_folder_never_reuses_a_name(shots, tmp_path):
+    first = shots.new_job_folder(tmp_path, "Shot 010/ü", now=0)
+    assert first.parent == tmp_path and first.name.startswith("Shot 010_ü_")
+    first.mkdir()
+    second = shots.new_job_folder(tmp_path, "Shot 010/ü", now=0)
+    assert second != first and not second.exists()
+
+
+def test_generate_command_is_a_list_without_a_shell(backend_process):
+    command = backend_process.generate_command(
+        "/py", "a b.png", "c.png", "/out dir", 12, {"sampler": "mpd", "seed": 0, "steps": None, "offline": True, "offload": False}
+    )
+    assert command == ["/py", "-m", "mpd_backend", "generate", "--start", "a b.png", "--end", "c.png", "--out", "/out dir",
+                       "--frames", "12", "--json", "--sampler", "mpd", "--seed", "0", "--offline"]
+
+
+def test_backend_python_missing(backend_process, tmp_path, monkeypatch):
+    monkeypatch.delenv("MPD_BACKEND_PYTHON", raising=False)
+    with pytest.raises(backend_process.BackendMissing, match="No backend Python"):
+        backend_process.backend_python("")
+    with pytest.raises(backend_process.BackendMissing, match="not found"):
+        backend_process.backend_python(str(tmp_path / "python"))
+    assert backend_process.backend_python(sys.executable) == sys.executable
