@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import bpy
-
 
 def sequencer_scene(context):
     """The scene whose timeline the sequencer edits."""
@@ -27,17 +25,8 @@ def top_strips(editor):
     return editor.strips if hasattr(editor, "strips") else editor.sequences
 
 
-def all_strips(editor):
-    """Every strip, inside meta strips too."""
-    return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
-
-
 def new_image_strip(editor, name: str, filepath: str, channel: int, frame_start: int):
     return top_strips(editor).new_image(name=name, filepath=filepath, channel=channel, frame_start=frame_start, fit_method="FIT")
-
-
-def remove_strip(editor, strip) -> None:
-    top_strips(editor).remove(strip)
 
 
 def action_fcurves(id_data):
@@ -56,5 +45,3 @@ def action_fcurves(id_data):
         return []
     return list(channelbag.fcurves) if channelbag else []
 
-
-STRIP_TYPE = getattr(bpy.types, "Strip", None) or getattr(bpy.types, "Sequence")

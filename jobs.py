@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bpy
 
-from .core.backend_process import BackendMissing, BackendProcess, backend_python, generate_command
+from .core.backend_process import BackendProcess, backend_python, generate_command
 from .core.shots import ShotError, check_gap, new_job_folder
 from .mpd_backend.protocol import JOB_MANIFEST
 
@@ -100,6 +100,7 @@ def start(context, *, start_image: str, end_image: str, frame_a: int, frame_b: i
     process = BackendProcess(command)
     record = {
         "job": str(folder),
+        "shot": shot,
         "source": settings.source,
         "frame_a": frame_a,
         "frame_b": frame_b,
@@ -217,5 +218,3 @@ def unregister():
         bpy.app.timers.unregister(tick)
     bpy.types.STATUSBAR_HT_header.remove(draw_status)
 
-
-__all__ = ["BackendMissing", "ShotError", "cancel", "is_running", "start", "tick"]

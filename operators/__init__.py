@@ -8,6 +8,7 @@ from .import_job import MPD_OT_import_job
 from .keyframes_from_files import MPD_OT_keyframes_from_files
 from .keyframes_from_scene import MPD_OT_keyframes_from_scene
 from .keyframes_from_strips import MPD_OT_keyframes_from_strips
+from .rerun import MPD_OT_rerun
 
 classes = (
     MPD_OT_keyframes_from_scene,
@@ -15,6 +16,7 @@ classes = (
     MPD_OT_keyframes_from_files,
     MPD_OT_import_job,
     MPD_OT_generate,
+    MPD_OT_rerun,
     MPD_OT_cancel,
 )
 

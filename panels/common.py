@@ -45,6 +45,7 @@ def draw_job(layout, context):
         layout.operator("mpd.cancel", text="Cancel", icon="CANCEL")
         return
     layout.operator("mpd.generate", text="Generate Inbetweens", icon="RENDER_ANIMATION")
+    layout.operator("mpd.rerun", text="Re-run Active Strip", icon="FILE_REFRESH")
     if state.state != "IDLE":
         box = layout.box()
         box.label(text=state.message, icon=STATE_ICONS.get(state.state, "INFO"))

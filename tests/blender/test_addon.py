@@ -37,7 +37,7 @@ def assert_inbetween_strip(strip, frame_a, frame_b, channel):
     assert strip.channel == channel
     folder = Path(strip.directory)
     assert all((folder / e.filename).is_file() for e in strip.elements)
-    record = strip["mpd_inbetween"]
+    record = strip["mpd_inbetween"].to_dict()
     manifest = json.loads((Path(record["job"]) / "manifest.json").read_text())
     assert [Path(f).name for f in manifest["frames"]] == [e.filename for e in strip.elements]
     assert record["frame_a"] == frame_a and record["frame_b"] == frame_b
@@ -48,7 +48,7 @@ def test_extension_installs_registers_and_shows_panels(addon):
     assert PACKAGE in bpy.context.preferences.addons
     for name in ("MPD_PT_sequencer", "MPD_PT_view3d", "MPD_OT_generate"):
         assert hasattr(bpy.types, name), name
-    for op in ("generate", "cancel", "keyframes_from_scene", "keyframes_from_strips", "keyframes_from_files", "import_job"):
+    for op in ("generate", "rerun", "cancel", "keyframes_from_scene", "keyframes_from_strips", "keyframes_from_files", "import_job"):
         assert hasattr(bpy.ops.mpd, op), op
 
 
@@ -78,7 +78,19 @@ def test_image_files_to_a_strip_beside_existing_strips(scene, prefs, tmp_path):
     window = bpy.context.window_manager.windows[0]
     with bpy.context.temp_override(window=window, screen=window.screen):  # headless: give undo a screen
         bpy.ops.ed.undo()
-    assert [s.name for s in strips_of(bpy.context.scene)] == ["Existing"]
+        assert [s.name for s in strips_of(bpy.context.scene)] == ["Existing"]
+        bpy.ops.ed.redo()
+    scene = bpy.context.scene  # undo reloads the data: fetch it anew
+    (strip,) = [s for s in strips_of(scene) if s.name != "Existing"]
+
+    # One click re-runs the shot from the strip's record: a new job folder, a new strip above.
+    scene.sequence_editor.active_strip = strip
+    assert bpy.ops.mpd.rerun() == {"FINISHED"}
+    assert wait_for_job().state == "DONE"
+    (again,) = [s for s in strips_of(scene) if s.name not in ("Existing", strip.name)]
+    record_again, _ = assert_inbetween_strip(again, 10, 21, channel=3)
+    assert record_again["job"] != record["job"] and record_again["seed"] == 0 and record_again["steps"] == 2
+    assert Path(record_again["job"], "start.png").read_bytes() == Path(record["job"], "start.png").read_bytes()
 
 
 def test_storyboard_strips_fill_the_gap_between_them(scene, prefs, tmp_path):
