@@ -44,6 +44,13 @@ def is_running() -> bool:
     return _job is not None
 
 
+def busy() -> bool:
+    """A single job or a batch runs: only one at a time."""
+    from . import batch
+
+    return _job is not None or batch.is_running()
+
+
 def job_state(context=None):
     return (context or bpy.context).window_manager.mpd_job
 
@@ -88,7 +95,7 @@ def start(context, *, start_image: str, end_image: str, frame_a: int, frame_b: i
     from . import preferences
 
     global _job
-    if _job is not None:
+    if busy():
         raise ShotError("A job is already running: wait for it or cancel it.")
     prefs = preferences.get(context)
     settings = context.scene.mpd_inbetween
@@ -151,13 +158,13 @@ def tick():
     state = job_state()
     for event in job.process.poll():
         _apply(job, event, state)
-    _redraw()
+    redraw()
     if job.process.running():
         return TICK_S
     job.process.poll()
     _job = None
     _finish(job, state)
-    _redraw()
+    redraw()
     return None
 
 
@@ -168,13 +175,9 @@ def _finish(job: RunningJob, state) -> None:
     if job.process.cancel_requested_at is not None:
         state.state, state.message, state.hint = "CANCELLED", "Cancelled: nothing was imported.", ""
     elif job.done is not None and manifest.is_file():
-        try:
-            bpy.ops.mpd.import_job(  # undo=True: Python calls push an undo step only when asked
-                "EXEC_DEFAULT", True, manifest=str(manifest), scene=job.scene_name, frame_start=job.frame_a, name=job.strip_name,
-                record=json.dumps(job.record),
-            )
-        except RuntimeError as exc:  # the operator's own report, e.g. a folder removed meanwhile
-            state.state, state.message, state.hint = "FAILED", str(exc).removeprefix("Error: ").strip(), ""
+        problem = import_result(manifest, job.scene_name, job.frame_a, job.strip_name, job.record)
+        if problem:
+            state.state, state.message, state.hint = "FAILED", problem, ""
             return
         notes = f" Note: {'; '.join(job.notes)}." if job.notes else ""
         state.state, state.progress, state.strip_name = "DONE", 1.0, job.strip_name
@@ -186,7 +189,19 @@ def _finish(job: RunningJob, state) -> None:
         state.message = f"The backend stopped without finishing: {job.process.last_stderr()}"
 
 
-def _redraw() -> None:
+def import_result(manifest: Path, scene_name: str, frame_a: int, strip_name: str, record: dict) -> str | None:
+    """Import a finished job as a strip, as one undo step; the problem in words, or None."""
+    try:
+        bpy.ops.mpd.import_job(  # undo=True: Python calls push an undo step only when asked
+            "EXEC_DEFAULT", True, manifest=str(manifest), scene=scene_name, frame_start=frame_a, name=strip_name,
+            record=json.dumps(record),
+        )
+    except RuntimeError as exc:  # the operator's own report, e.g. a folder removed meanwhile
+        return str(exc).removeprefix("Error: ").strip()
+    return None
+
+
+def redraw() -> None:
     wm = bpy.context.window_manager
     for window in getattr(wm, "windows", []):
         for area in window.screen.areas:

@@ -41,19 +41,19 @@ def scene_render_settings(scene):
         scene.frame_set(frame, subframe=subframe)
 
 
-def render_scene_keyframes(scene, frame_a: int, frame_b: int, folder: Path) -> tuple[str, str]:
-    """Render frames A and B with the scene camera and render settings into ``folder``."""
+def render_scene_frames(scene, frames, folder: Path) -> dict[int, str]:
+    """Render each frame once with the scene camera and render settings into ``folder``."""
     if scene.camera is None:
         raise ShotError(f"The scene {scene.name!r} has no camera to render the keyframes with.")
-    paths = []
+    paths = {}
     with scene_render_settings(scene):
-        for frame in (frame_a, frame_b):
+        for frame in frames:
             scene.frame_set(frame)
             bpy.ops.render.render(scene=scene.name)
             path = folder / f"frame_{frame:04d}.png"
             bpy.data.images["Render Result"].save_render(str(path), scene=scene)
-            paths.append(str(path))
-    return paths[0], paths[1]
+            paths[frame] = str(path)
+    return paths
 
 
 def strip_image_path(strip, element) -> str:

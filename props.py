@@ -2,7 +2,7 @@
 (on the window manager, never saved)."""
 
 import bpy
-from bpy.props import EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from .mpd_backend.protocol import DEFAULT_SAMPLER
 
@@ -41,7 +41,17 @@ class MPD_PG_settings(bpy.types.PropertyGroup):
     height: IntProperty(name="Height", description="Generation height, multiple of 64; 0: near 576 at the frame's aspect", default=0, min=0, step=64)
 
 
+class MPD_PG_shot(bpy.types.PropertyGroup):
+    """One shot of a batch, for the panel (name: the shot)."""
+
+    frames: StringProperty(name="Frames")
+    status: StringProperty(name="Status")
+    reason: StringProperty(name="Reason")
+
+
 class MPD_PG_job(bpy.types.PropertyGroup):
+    """The running job or batch, and the last one's result."""
+
     state: EnumProperty(name="State", items=JOB_STATES, default="IDLE")
     phase: StringProperty(name="Phase")
     progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
@@ -49,9 +59,10 @@ class MPD_PG_job(bpy.types.PropertyGroup):
     hint: StringProperty(name="Hint")
     folder: StringProperty(name="Job Folder", subtype="DIR_PATH")
     strip_name: StringProperty(name="Strip")
+    shots: CollectionProperty(type=MPD_PG_shot)
 
 
-classes = (MPD_PG_settings, MPD_PG_job)
+classes = (MPD_PG_settings, MPD_PG_shot, MPD_PG_job)
 
 
 def register():

@@ -8,6 +8,7 @@ Blender timer can call it.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -37,30 +38,43 @@ def backend_python(configured: str) -> str:
     return python
 
 
-def generate_command(python: str, start: str, end: str, out: str, frames: int, options: dict) -> list[str]:
-    """The argument list for one ``generate`` job; ``options`` maps CLI flags (without --) to values,
-    True for a bare flag, and None or False to leave the flag out."""
-    command = [python, "-m", "mpd_backend", "generate", "--start", start, "--end", end, "--out", out,
-               "--frames", str(frames), "--json"]
+def cli_flags(options: dict) -> list[str]:
+    """``--flag value`` pairs from a dict; True gives a bare flag, None and False leave it out."""
+    flags = []
     for flag, value in options.items():
         if value is None or value is False:
             continue
-        command.append("--" + flag.replace("_", "-"))
+        flags.append("--" + flag.replace("_", "-"))
         if value is not True:
-            command.append(str(value))
-    return command
+            flags.append(str(value))
+    return flags
+
+
+def generate_command(python: str, start: str, end: str, out: str, frames: int, options: dict) -> list[str]:
+    """The argument list for one ``generate`` job (``options``: see ``cli_flags``)."""
+    return [python, "-m", "mpd_backend", "generate", "--start", start, "--end", end, "--out", out,
+            "--frames", str(frames), "--json", *cli_flags(options)]
+
+
+WORKER_OPTIONS = ("model", "device", "dtype", "offload", "offline")
+
+
+def serve_command(python: str, options: dict) -> list[str]:
+    """The argument list for a ``serve`` worker; only the options fixed for a worker's life are used."""
+    return [python, "-m", "mpd_backend", "serve", *cli_flags({k: options.get(k) for k in WORKER_OPTIONS})]
 
 
 class BackendProcess:
     """One running backend command. States: running, done, failed, cancelled."""
 
-    def __init__(self, command: list[str], cwd: str | None = None):
+    def __init__(self, command: list[str], cwd: str | None = None, requests: bool = False):
+        """``requests``: keep stdin open to send protocol requests (``serve``)."""
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXTENSION_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
         group = {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
         self.command = command
         self.process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            command, cwd=cwd, env=env, stdin=subprocess.PIPE if requests else subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, encoding="utf-8", errors="replace", **group,
         )
         self.events: queue.Queue = queue.Queue()
@@ -83,6 +97,15 @@ class BackendProcess:
         for line in self.process.stderr:
             if line.strip():
                 self.stderr_tail.append(line.rstrip())
+
+    def send(self, request: dict) -> bool:
+        """Write one request line; False when the process no longer reads them."""
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            return True
+        except (OSError, ValueError, AttributeError):
+            return False
 
     @property
     def pid(self) -> int:

@@ -1,4 +1,4 @@
-"""``python -m mpd_backend generate | doctor | tiny-model``.
+"""``python -m mpd_backend generate | serve | doctor | tiny-model``.
 
 Bad input gets one line on stderr and exit status 2; other failures exit 1, with the hint. With
 ``--json`` the same news also goes to stdout as protocol events (see ``protocol.py``).
@@ -11,42 +11,9 @@ import os
 import sys
 import traceback
 
-from .errors import BackendError, explain_exception
-from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ErrorCode, done_event, encode_event, error_event, log_event, progress_event
-
-
-class Reporter:
-    """Progress for a person on stderr, or JSON events on stdout for the add-on."""
-
-    def __init__(self, json_events: bool, stream=None):
-        self.json_events = json_events
-        self.stream = stream or (sys.stdout if json_events else sys.stderr)
-        self._last_phase = None
-
-    def _emit(self, event: dict, text: str | None):
-        if self.json_events:
-            print(encode_event(event), file=self.stream, flush=True)
-        elif text is not None:
-            print(text, file=self.stream, flush=True)
-
-    def progress(self, phase: str, step: int, total: int):
-        if not self.json_events and self.stream.isatty():  # one line that updates in place
-            end = "\n" if step == total else ""
-            print(f"\r{phase}: {step}/{total}", end=end, file=self.stream, flush=True)
-            return
-        self._emit(progress_event(phase, step, total), f"{phase}: {step}/{total}")
-
-    def log(self, message: str):
-        self._emit(log_event(message), message)
-
-    def done(self, frames: int, manifest: str):
-        self._emit(done_event(frames, manifest), f"done: {frames} frames, manifest {manifest}")
-
-    def error(self, err: BackendError):
-        if self.json_events:
-            self._emit(error_event(err.code, err.message, err.hint), None)
-        hint = f"\n  hint: {err.hint}" if err.hint else ""
-        print(f"error: {err.message}{hint}", file=sys.stderr, flush=True)
+from .errors import explain_exception
+from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ErrorCode
+from .report import Reporter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", required=True, help="new job folder (must not exist, or be empty)")
     gen.add_argument("--frames", type=int, help="output frames, keyframes included (B - A + 1); default: as generated")
     gen.add_argument("--sampler", default=DEFAULT_SAMPLER, help=f"one of {', '.join(SAMPLER_NAMES)} (default {DEFAULT_SAMPLER})")
-    gen.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID), help="Hugging Face id or local diffusers folder (default: $MPD_MODEL or SVD-XT)")
+    add_model_arguments(gen)
+    gen.add_argument("--reuse", action="append", default=[], metavar="DIR",
+                     help="an earlier job folder to reuse when its keyframes and parameters match (repeatable)")
     gen.add_argument("--steps", type=int, help="denoising steps (default: the sampler's)")
     gen.add_argument("--seed", type=int, help="random seed (default: drawn and recorded in the manifest)")
     gen.add_argument("--height", type=int, help="generation height, multiple of 64 (default: near 576 at the keyframes' aspect)")
@@ -77,11 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--motion-bucket-id", type=int, default=127)
     gen.add_argument("--noise-aug-strength", type=float, default=0.02)
     gen.add_argument("--decode-chunk-size", type=int, help="frames decoded at once; lower it to save GPU memory")
-    gen.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
-    gen.add_argument("--dtype", default="auto", help="auto (fp16 on CUDA, fp32 elsewhere), float16, bfloat16 or float32")
-    gen.add_argument("--offload", action="store_true", help="model CPU offload, for small GPUs")
-    gen.add_argument("--offline", action="store_true", help="never download; use a local folder or the cache")
     gen.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
+
+    srv = commands.add_parser("serve", help="a worker: load the model once, take jobs as JSON lines on stdin")
+    add_model_arguments(srv)
 
     doc = commands.add_parser("doctor", help="versions, devices, memory, and whether the model is found")
     doc.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID))
@@ -92,16 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_model_arguments(parser) -> None:
+    parser.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID), help="Hugging Face id or local diffusers folder (default: $MPD_MODEL or SVD-XT)")
+    parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    parser.add_argument("--dtype", default="auto", help="auto (fp16 on CUDA, fp32 elsewhere), float16, bfloat16 or float32")
+    parser.add_argument("--offload", action="store_true", help="model CPU offload, for small GPUs")
+    parser.add_argument("--offline", action="store_true", help="never download; use a local folder or the cache")
+
+
 def cmd_generate(args) -> int:
-    from .generate import JobRequest, quiet_libraries, run_job
+    from .generate import JobCancelled, JobRequest, quiet_libraries, run_job
 
     fields = {k: v for k, v in vars(args).items() if k not in ("command", "json")}
     report = Reporter(args.json)
     try:
         quiet_libraries()
-        manifest = run_job(JobRequest(**fields), report)
+        result = run_job(JobRequest(**fields), report)
     except KeyboardInterrupt:
-        report.error(BackendError(ErrorCode.CANCELLED, "Cancelled; the job folder has no manifest and is never imported."))
+        report.error(JobCancelled())
         return 130
     except Exception as exc:
         err = explain_exception(exc)
@@ -109,10 +85,14 @@ def cmd_generate(args) -> int:
             traceback.print_exc()
         report.error(err)
         return err.exit_code
-    import json
-
-    report.done(len(json.loads(manifest.read_text())["frames"]), str(manifest))
+    report.done(result.frames, str(result.manifest), result.reused)
     return 0
+
+
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    return serve({k: getattr(args, k) for k in ("model", "device", "dtype", "offload", "offline")})
 
 
 def cmd_doctor(args) -> int:
@@ -137,4 +117,5 @@ def cmd_tiny_model(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return {"generate": cmd_generate, "doctor": cmd_doctor, "tiny-model": cmd_tiny_model}[args.command](args)
+    commands = {"generate": cmd_generate, "serve": cmd_serve, "doctor": cmd_doctor, "tiny-model": cmd_tiny_model}
+    return commands[args.command](args)

@@ -1,7 +1,11 @@
-"""One inbetweening job, from two keyframe files to a complete job folder."""
+"""One inbetweening job, from two keyframe files to a complete job folder.
+
+Used by ``generate`` (one job, model loaded for it) and ``serve`` (many jobs, model loaded once).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import random
 import time
@@ -9,16 +13,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .errors import bad_input
+from .errors import BackendError, bad_input
 from .images import fit_to, read_keyframe
-from .jobs import create_job_folder, sha256_file, write_frames, write_keyframes, write_manifest, write_request
-from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, END_IMAGE, PROTOCOL_VERSION, SAMPLER_NAMES, START_IMAGE
+from .jobs import create_job_folder, read_manifest, write_frames, write_keyframes, write_manifest, write_request
+from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, JOB_MANIFEST, PROTOCOL_VERSION, SAMPLER_NAMES, ErrorCode
 from .timing import generation_size, resample_indices
 
 
 @dataclass
 class JobRequest:
-    """What ``generate`` is asked to do; ``None`` means the sampler's or the model's default."""
+    """What a job is asked to do; ``None`` means the sampler's or the model's default."""
 
     start: str
     end: str
@@ -39,7 +43,20 @@ class JobRequest:
     dtype: str = "auto"
     offload: bool = False
     offline: bool = False
+    reuse: list[str] = field(default_factory=list)  # earlier job folders that may already hold this result
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobResult:
+    manifest: Path
+    frames: int
+    reused: bool = False
+
+
+class JobCancelled(BackendError):
+    def __init__(self):
+        super().__init__(ErrorCode.CANCELLED, "Cancelled; the job folder has no manifest and is never imported.")
 
 
 def validate(request: JobRequest) -> None:
@@ -61,31 +78,80 @@ def validate(request: JobRequest) -> None:
             raise bad_input(f"--{name} must be a positive multiple of 64, got {value}.", "try 1024x576 or 576x1024")
 
 
+def pixels_sha256(image) -> str:
+    """A hash of what an image shows (size and RGB pixels), blind to file format and metadata."""
+    digest = hashlib.sha256(f"{image.mode} {image.size[0]}x{image.size[1]}".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
 def prepare_keyframes(request: JobRequest):
-    """Both keyframes, the end one fitted to the start's size when they differ (noted)."""
+    """Both keyframes and their content hashes; the end one is fitted to the start's size when they
+    differ (noted)."""
     start = read_keyframe(request.start, "start")
     end = read_keyframe(request.end, "end")
+    hashes = {"start": pixels_sha256(start), "end": pixels_sha256(end)}
     if end.size != start.size:
         request.notes.append(
             f"the keyframes differ in size ({start.size[0]}x{start.size[1]} and {end.size[0]}x{end.size[1]}): "
             f"the end keyframe was scaled and centre-cropped to {start.size[0]}x{start.size[1]}"
         )
         end = fit_to(end, start.size)
-    return start, end
+    return start, end, hashes
 
 
-def run_job(request: JobRequest, report) -> Path:
-    """Generate into a new job folder and return its manifest path.
+def fingerprint(request: JobRequest, hashes: dict) -> dict:
+    """Everything that decides a job's frames: equal fingerprints give equal results."""
+    from .samplers import get_sampler
 
-    ``report`` is a ``Reporter`` (progress, log). Raises BackendError for anything the user can fix.
+    sampler = get_sampler(request.sampler)
+    return {
+        "keyframes": hashes,
+        "sampler": sampler.name,
+        "sampler_options": asdict(sampler),
+        "model": request.model,
+        "steps": request.steps or sampler.default_steps,
+        "seed": request.seed,
+        "width": request.width,
+        "height": request.height,
+        "frames": request.frames,
+        "num_frames": request.num_frames,
+        "fps": request.fps if request.fps is not None else sampler.default_fps,
+        "motion_bucket_id": request.motion_bucket_id,
+        "noise_aug_strength": request.noise_aug_strength,
+        "dtype": request.dtype,
+    }
+
+
+def find_reusable(request: JobRequest, wanted: dict) -> Path | None:
+    """The manifest of an earlier complete job with the same fingerprint, if one is offered."""
+    for folder in request.reuse:
+        manifest = read_manifest(folder)
+        if manifest and manifest.get("complete") and manifest.get("fingerprint") == wanted:
+            if all((Path(folder) / f).is_file() for f in manifest["frames"]):
+                return Path(folder) / JOB_MANIFEST
+    return None
+
+
+def run_job(request: JobRequest, report, pipe=None, should_stop=lambda: False) -> JobResult:
+    """Generate into a new job folder, or reuse an earlier one with the same fingerprint.
+
+    ``report`` has ``progress(phase, step, total)`` and ``log(message)``; ``pipe`` is a loaded
+    pipeline (else one is loaded for this job); ``should_stop()`` is checked between steps.
+    Raises BackendError for anything the user can fix, JobCancelled when stopped.
     """
     validate(request)
-    start, end = prepare_keyframes(request)
+    start, end, hashes = prepare_keyframes(request)
+    if request.width is None or request.height is None:
+        request.width, request.height = generation_size(*start.size)
+    if request.seed is not None and request.reuse:
+        earlier = find_reusable(request, fingerprint(request, hashes))
+        if earlier is not None:
+            report.log(f"reused {earlier.parent}: same keyframes and parameters")
+            return JobResult(earlier, len(read_manifest(earlier.parent)["frames"]), reused=True)
     folder = create_job_folder(request.out)
     if request.seed is None:
         request.seed = random.randrange(2**32)
-    if request.width is None or request.height is None:
-        request.width, request.height = generation_size(*start.size)
     for note in request.notes:
         report.log("note: " + note)
     write_keyframes(folder, start, end)
@@ -93,15 +159,15 @@ def run_job(request: JobRequest, report) -> Path:
 
     timings = {}
     t0 = time.perf_counter()
-    report.progress("load", 0, 1)
-    import torch
-
-    from .loading import load_pipeline
-
-    pipe = load_pipeline(request.model, device=request.device, dtype=request.dtype, offload=request.offload, offline=request.offline)
-    pipe.set_progress_bar_config(disable=True)
+    if pipe is None:
+        report.progress("load", 0, 1)
+        pipe = load_for(request)
+        report.progress("load", 1, 1)
     timings["load_s"] = time.perf_counter() - t0
-    report.progress("load", 1, 1)
+    if should_stop():
+        raise JobCancelled()
+
+    import torch
 
     from .samplers import get_sampler
 
@@ -112,6 +178,8 @@ def run_job(request: JobRequest, report) -> Path:
 
     def on_step(pipeline, i, t, tensors):
         nonlocal done_steps
+        if should_stop():
+            raise JobCancelled()
         done_steps += 1
         report.progress("denoise", done_steps, total)
         return tensors
@@ -137,6 +205,8 @@ def run_job(request: JobRequest, report) -> Path:
         callback_on_step_end=on_step,
     ).frames[0]
     timings["generate_s"] = time.perf_counter() - t0
+    if should_stop():
+        raise JobCancelled()
 
     t0 = time.perf_counter()
     wanted = request.frames or len(video)
@@ -150,10 +220,8 @@ def run_job(request: JobRequest, report) -> Path:
         folder,
         names,
         protocol=PROTOCOL_VERSION,
-        keyframes={
-            "start": {"source": str(request.start), "sha256": sha256_file(folder / START_IMAGE)},
-            "end": {"source": str(request.end), "sha256": sha256_file(folder / END_IMAGE)},
-        },
+        fingerprint=fingerprint(request, hashes),
+        keyframes={"start": str(request.start), "end": str(request.end)},
         size=list(start.size),
         generated_frames=len(video),
         time_map=indices,
@@ -176,11 +244,20 @@ def run_job(request: JobRequest, report) -> Path:
         versions=versions(),
         timings=timings,
     )
-    return manifest
+    return JobResult(manifest, len(names))
+
+
+def load_for(request: JobRequest):
+    """The pipeline a request asks for, quiet (our own progress says it all)."""
+    from .loading import load_pipeline
+
+    pipe = load_pipeline(request.model, device=request.device, dtype=request.dtype, offload=request.offload, offline=request.offline)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
 
 
 def quiet_libraries() -> None:
-    """No loading bars or advice from diffusers and transformers: our own progress says it all."""
+    """No loading bars or advice from diffusers and transformers."""
     import diffusers
     import transformers
 

@@ -1,14 +1,28 @@
-"""The job protocol shared by the backend and the Blender add-on. Standard library only.
+"""The job protocol shared by the backend and the Blender add-on, version 1. Standard library only.
 
-The backend writes events as JSON lines on stdout (``generate --json`` and, later, ``serve``):
+The backend writes events as JSON lines on stdout (``generate --json`` and ``serve``):
 
     {"event": "progress", "protocol": 1, "phase": "denoise", "step": 3, "total": 25}
     {"event": "log",      "protocol": 1, "message": "..."}
-    {"event": "done",     "protocol": 1, "frames": 48, "manifest": "/abs/job/manifest.json"}
+    {"event": "done",     "protocol": 1, "frames": 48, "manifest": "/abs/job/manifest.json", "reused": false}
     {"event": "error",    "protocol": 1, "code": "bad_input", "message": "...", "hint": "..."}
 
-Phases, in order: "load", "encode", "denoise", "decode", "write". A job folder is complete when its
-``manifest.json`` exists; it is written last, atomically.
+Phases, in order: "load", "denoise", "write". A job folder is complete when its ``manifest.json``
+exists; it is written last, atomically.
+
+``serve`` (a worker: the model loaded once, jobs one after another) reads requests as JSON lines on
+stdin, and adds ``"id"`` to every event of a job:
+
+    {"request": "generate", "protocol": 1, "id": "shot-010", "job": {"start": ..., "end": ..., "out": ...,
+                                                                       "frames": 24, "seed": 0, ...}}
+    {"request": "cancel", "protocol": 1, "id": "shot-010"}      the running or a queued job
+    {"request": "shutdown", "protocol": 1}                       also: end of stdin
+
+It answers ``{"event": "ready", "model": ..., "device": ..., "dtype": ..., "load_s": ...}`` once the
+model is loaded, the job events above for each job (a failed job does not stop the worker), and
+``{"event": "bye"}`` before it exits. ``job`` takes the fields of ``generate.JobRequest``; ``reuse``
+lists earlier job folders whose result is reused when their fingerprint (keyframe pixels and
+parameters) matches, answered by ``done`` with ``"reused": true``.
 """
 
 from __future__ import annotations
@@ -59,8 +73,28 @@ def log_event(message: str) -> dict:
     return _event("log", message=message)
 
 
-def done_event(frames: int, manifest: str) -> dict:
-    return _event("done", frames=frames, manifest=manifest)
+def done_event(frames: int, manifest: str, reused: bool = False) -> dict:
+    return _event("done", frames=frames, manifest=manifest, reused=reused)
+
+
+def ready_event(model: str, device: str, dtype: str, load_s: float) -> dict:
+    return _event("ready", model=model, device=device, dtype=dtype, load_s=round(load_s, 3))
+
+
+def bye_event() -> dict:
+    return _event("bye")
+
+
+def generate_request(job_id: str, job: dict) -> dict:
+    return {"request": "generate", "protocol": PROTOCOL_VERSION, "id": job_id, "job": job}
+
+
+def cancel_request(job_id: str) -> dict:
+    return {"request": "cancel", "protocol": PROTOCOL_VERSION, "id": job_id}
+
+
+def shutdown_request() -> dict:
+    return {"request": "shutdown", "protocol": PROTOCOL_VERSION}
 
 
 def error_event(code: str, message: str, hint: str = "") -> dict:
@@ -73,10 +107,17 @@ def encode_event(event: dict) -> str:
 
 def decode_event(line: str) -> dict | None:
     """An event dict from one line, or None for a line that is not a protocol event."""
+    return _decode(line, "event")
+
+
+def decode_request(line: str) -> dict | None:
+    """A request dict from one line, or None for a line that is not a request."""
+    return _decode(line, "request")
+
+
+def _decode(line: str, key: str) -> dict | None:
     try:
-        event = json.loads(line)
+        message = json.loads(line)
     except ValueError:
         return None
-    if isinstance(event, dict) and "event" in event:
-        return event
-    return None
+    return message if isinstance(message, dict) and key in message else None

@@ -2,6 +2,7 @@
 
 import bpy
 
+from .batch_markers import MPD_OT_batch_markers
 from .cancel import MPD_OT_cancel
 from .generate import MPD_OT_generate
 from .import_job import MPD_OT_import_job
@@ -17,6 +18,7 @@ classes = (
     MPD_OT_import_job,
     MPD_OT_generate,
     MPD_OT_rerun,
+    MPD_OT_batch_markers,
     MPD_OT_cancel,
 )
 

@@ -1,18 +1,18 @@
 import bpy
 
-from .. import jobs
+from .. import batch, jobs
 
 
 class MPD_OT_cancel(bpy.types.Operator):
-    """Cancel the running inbetween job; nothing half-written is imported"""
+    """Cancel the running inbetween job or batch; nothing half-written is imported"""
 
     bl_idname = "mpd.cancel"
     bl_label = "Cancel Inbetween Job"
 
     @classmethod
     def poll(cls, context):
-        return jobs.is_running()
+        return jobs.busy()
 
     def execute(self, context):
-        jobs.cancel()
+        jobs.cancel() or batch.cancel()
         return {"FINISHED"}

@@ -6,7 +6,7 @@ import bpy
 from .. import compat, jobs
 from ..core.backend_process import BackendMissing
 from ..core.shots import ShotError, check_gap
-from ..keyframes import file_keyframes, render_scene_keyframes, strip_keyframes
+from ..keyframes import file_keyframes, render_scene_frames, strip_keyframes
 
 
 class MPD_OT_generate(bpy.types.Operator):
@@ -19,7 +19,7 @@ class MPD_OT_generate(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return not jobs.is_running()
+        return not jobs.busy()
 
     def execute(self, context):
         try:
@@ -62,12 +62,13 @@ class MPD_OT_generate(bpy.types.Operator):
             check_gap(frame_a, frame_b)  # before rendering anything
             staging = tempfile.mkdtemp(prefix="mpd_keyframes_")
             try:
-                start, end = render_scene_keyframes(context.scene, frame_a, frame_b, Path(staging))
+                renders = render_scene_frames(context.scene, (frame_a, frame_b), Path(staging))
             except BaseException:
                 import shutil
 
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
+            start, end = renders[frame_a], renders[frame_b]
             shot = shot or f"{context.scene.name}_{frame_a}-{frame_b}"
         elif settings.source == "STRIPS":
             start, end, frame_a, frame_b, strip_shot = strip_keyframes(compat.sequencer_scene(context))

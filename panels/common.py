@@ -1,6 +1,8 @@
 """The Inbetween panel's contents, shared by the Sequencer and the 3D viewport sidebars."""
 
 STATE_ICONS = {"DONE": "CHECKMARK", "FAILED": "ERROR", "CANCELLED": "CANCEL", "RUNNING": "SORTTIME"}
+SHOT_ICONS = {"done": "CHECKMARK", "reused": "CHECKMARK", "failed": "ERROR", "skipped": "FORWARD",
+              "cancelled": "CANCEL", "running": "SORTTIME", "queued": "TIME"}
 
 
 def draw_inbetween_panel(layout, context):
@@ -43,9 +45,11 @@ def draw_job(layout, context):
     if state.state == "RUNNING":
         layout.progress(factor=state.progress, type="BAR", text=state.message or "Running")
         layout.operator("mpd.cancel", text="Cancel", icon="CANCEL")
+        draw_shots(layout, state)
         return
     layout.operator("mpd.generate", text="Generate Inbetweens", icon="RENDER_ANIMATION")
     layout.operator("mpd.rerun", text="Re-run Active Strip", icon="FILE_REFRESH")
+    layout.operator("mpd.batch_markers", text="Batch over Markers", icon="MARKER_HLT")
     if state.state != "IDLE":
         box = layout.box()
         box.label(text=state.message, icon=STATE_ICONS.get(state.state, "INFO"))
@@ -53,5 +57,19 @@ def draw_job(layout, context):
             box.label(text=state.hint)
         if state.folder:
             box.label(text=state.folder, icon="FILE_FOLDER")
+    draw_shots(layout, state)
+
+
+def draw_shots(layout, state):
+    """A batch's shots with their status; a failed one says why."""
+    if not state.shots:
+        return
+    box = layout.box()
+    for shot in state.shots:
+        row = box.row()
+        row.label(text=f"{shot.name} ({shot.frames})", icon=SHOT_ICONS.get(shot.status, "DOT"))
+        row.label(text=shot.status)
+        if shot.reason and shot.status == "failed":
+            box.label(text=shot.reason, icon="BLANK1")
 
 

@@ -76,17 +76,18 @@ def scene(addon):
     settings.steps, settings.width, settings.height, settings.seed = 2, 64, 64, 0
     bpy.context.window_manager.mpd_job.state = "IDLE"
     yield scene
-    jobs = sys.modules[PACKAGE + ".jobs"]
-    if jobs.is_running():
-        jobs.cancel()
+    jobs, batch = sys.modules[PACKAGE + ".jobs"], sys.modules[PACKAGE + ".batch"]
+    if jobs.busy():
+        jobs.cancel() or batch.cancel()
         wait_for_job(timeout=30)
 
 
 def wait_for_job(timeout: float = 120.0, on_tick=None):
-    """Drive the job's timer function by hand (timers never fire without Blender's event loop)."""
-    jobs = sys.modules[PACKAGE + ".jobs"]
+    """Drive the timer functions of a job and a batch by hand (timers never fire without Blender's
+    event loop) until neither has anything left to do."""
+    timers = (sys.modules[PACKAGE + ".jobs"].tick, sys.modules[PACKAGE + ".batch"].tick)
     deadline = time.monotonic() + timeout
-    while jobs.tick() is not None:
+    while any([tick() is not None for tick in timers]):
         if on_tick:
             on_tick()
         assert time.monotonic() < deadline, "the job did not finish in time"
@@ -109,6 +110,26 @@ def write_png(path: Path, width: int, height: int, rgb) -> Path:
     image.save()
     bpy.data.images.remove(image)
     return path
+
+
+def build_animated_scene(scene):
+    """A camera, a light and a cube moving between keys at frames 1 and 5; Cycles, tiny and fast."""
+    bpy.ops.object.camera_add(location=(0, -6, 1), rotation=(1.45, 0, 0))
+    scene.camera = bpy.context.active_object
+    bpy.ops.object.light_add(type="SUN", location=(0, 0, 5))
+    bpy.context.active_object.data.energy = 5
+    scene.world = bpy.data.worlds.new("Sky")
+    scene.world.color = (0.2, 0.3, 0.5)
+    bpy.ops.mesh.primitive_cube_add(size=1, location=(-1.5, 0, 0.5))
+    cube = bpy.context.active_object
+    cube.keyframe_insert("location", frame=1)
+    cube.location.x = 1.5
+    cube.keyframe_insert("location", frame=5)
+    render = scene.render
+    render.engine = "CYCLES"
+    scene.cycles.samples, scene.cycles.device = 1, "CPU"
+    render.resolution_x, render.resolution_y, render.resolution_percentage = 96, 64, 100
+    return cube
 
 
 def strips_of(scene):

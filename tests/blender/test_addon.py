@@ -11,7 +11,7 @@ from pathlib import Path
 import bpy
 import pytest
 
-from .conftest import PACKAGE, strips_of, wait_for_job, write_png
+from .conftest import PACKAGE, build_animated_scene, strips_of, wait_for_job, write_png
 
 
 def jobs_module():
@@ -113,26 +113,6 @@ def test_storyboard_strips_fill_the_gap_between_them(scene, prefs, tmp_path):
     (strip,) = [s for s in strips_of(scene) if s.name.startswith("Inbetween")]
     record, _ = assert_inbetween_strip(strip, 8, 20, channel=2)  # boards 1 and 2 cover frames 8 and 20
     assert record["source"] == "STRIPS" and strip.name == "Inbetween Board 1-Board 2"
-
-
-def build_animated_scene(scene):
-    """A camera, a light and a cube moving between keys at frames 1 and 5; Cycles, tiny and fast."""
-    bpy.ops.object.camera_add(location=(0, -6, 1), rotation=(1.45, 0, 0))
-    scene.camera = bpy.context.active_object
-    bpy.ops.object.light_add(type="SUN", location=(0, 0, 5))
-    bpy.context.active_object.data.energy = 5
-    scene.world = bpy.data.worlds.new("Sky")
-    scene.world.color = (0.2, 0.3, 0.5)
-    bpy.ops.mesh.primitive_cube_add(size=1, location=(-1.5, 0, 0.5))
-    cube = bpy.context.active_object
-    cube.keyframe_insert("location", frame=1)
-    cube.location.x = 1.5
-    cube.keyframe_insert("location", frame=5)
-    render = scene.render
-    render.engine = "CYCLES"
-    scene.cycles.samples, scene.cycles.device = 1, "CPU"
-    render.resolution_x, render.resolution_y, render.resolution_percentage = 96, 64, 100
-    return cube
 
 
 def test_scene_keyframes_render_the_3d_scene_and_restore_settings(scene, prefs):

@@ -62,3 +62,32 @@ def test_backend_python_missing(backend_process, tmp_path, monkeypatch):
     with pytest.raises(backend_process.BackendMissing, match="not found"):
         backend_process.backend_python(str(tmp_path / "python"))
     assert backend_process.backend_python(sys.executable) == sys.executable
+
+
+@pytest.fixture(scope="module")
+def batch(addon_package):
+    import importlib
+
+    return importlib.import_module("mpd_inbetween.core.batch")
+
+
+def test_plan_shots_from_markers(batch):
+    shots = batch.plan_shots([("C", 20), ("A", 1), ("B", 10), ("B2", 10), ("D", 21)])
+    assert [(s.name, s.frame_a, s.frame_b, s.status) for s in shots] == [
+        ("A-B+B2", 1, 10, "queued"), ("B+B2-C", 10, 20, "queued"), ("C-D", 20, 21, "skipped")]
+    assert "adjacent" in shots[2].reason
+    assert batch.keyframe_frames(shots) == [1, 10, 20]  # the shared frame 10 once; 21 not needed
+
+
+def test_plan_needs_two_frames(batch, shots):
+    with pytest.raises(shots.ShotError, match="at least 2 different frames"):
+        batch.plan_shots([("A", 5), ("B", 5)])
+    with pytest.raises(shots.ShotError, match="0 markers"):
+        batch.plan_shots([])
+
+
+def test_summary(batch):
+    plan = batch.plan_shots([("A", 1), ("B", 5), ("C", 9), ("D", 10)])
+    plan[0].status = "reused"
+    plan[1].status, plan[1].reason = "failed", "cannot read"
+    assert batch.summary(plan) == "3 shots: 1 done (1 reused), 1 failed, 1 skipped. Failed: B-C: cannot read"

@@ -1,0 +1,143 @@
+"""Batches over timeline markers with one persistent worker, in headless Blender."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import bpy
+import pytest
+
+from .conftest import PACKAGE, build_animated_scene, strips_of, wait_for_job, write_png
+
+
+def batch_module():
+    return sys.modules[PACKAGE + ".batch"]
+
+
+def add_markers(scene, frames):
+    for name, frame in frames:
+        scene.timeline_markers.new(name, frame=frame)
+
+
+def worker_log(state) -> list[dict]:
+    path = Path(state.hint.removeprefix("worker log: "))
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def shot_statuses(state):
+    return [(s.name, s.status) for s in state.shots]
+
+
+def inbetween_strips(scene):
+    return sorted(((s.frame_final_start, s.frame_final_end - 1) for s in strips_of(scene) if s.name.startswith("Inbetween")))
+
+
+@pytest.fixture
+def render_counter():
+    renders = []
+
+    def count(scene, *args):
+        renders.append(scene.frame_current)
+
+    bpy.app.handlers.render_complete.append(count)
+    yield renders
+    bpy.app.handlers.render_complete.remove(count)
+
+
+def test_three_shots_one_model_load_shared_markers_rendered_once(scene, prefs, render_counter):
+    build_animated_scene(scene)
+    # Two markers on frame 5 are one keyframe; 13 and 14 are adjacent: that shot is skipped.
+    add_markers(scene, [("A", 1), ("B", 5), ("B2", 5), ("C", 9), ("D", 13), ("E", 14)])
+    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    assert sorted(render_counter) == [1, 5, 9, 13]  # each needed marker frame rendered once
+    state = wait_for_job()
+    assert state.state == "DONE", state.message
+    assert shot_statuses(state) == [("A-B+B2", "done"), ("B+B2-C", "done"), ("C-D", "done"), ("D-E", "skipped")]
+    assert "4 shots: 3 done, 0 failed, 1 skipped" in state.message
+    assert inbetween_strips(scene) == [(1, 5), (5, 9), (9, 13)]
+    log = worker_log(state)
+    assert sum(e["event"] == "ready" for e in log) == 1  # the model was loaded once for all shots
+    assert sorted(e["id"] for e in log if e["event"] == "done") == ["0", "1", "2"]
+    assert log[-1]["event"] == "bye"
+
+
+def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs):
+    build_animated_scene(scene)
+    add_markers(scene, [("A", 1), ("B", 5), ("C", 9), ("D", 13)])
+    scene.mpd_inbetween.steps = 10  # shot 2 must still be running when the worker is killed
+
+    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    batch = batch_module()._batch
+    killed = []
+
+    def kill_during_shot_2():
+        if not killed and batch.shots[1].status == "running":
+            os.killpg(batch.process.pid, signal.SIGKILL)
+            killed.append(time.monotonic())
+
+    state = wait_for_job(on_tick=kill_during_shot_2)
+    assert killed and state.state == "FAILED"
+    assert shot_statuses(state) == [("A-B", "done"), ("B-C", "failed"), ("C-D", "failed")]
+    assert "the worker stopped" in state.shots[1].reason
+    assert inbetween_strips(scene) == [(1, 5)]  # shot 2's half-written folder was not imported
+    assert not (Path(batch.shots[1].job) / "manifest.json").exists()
+
+    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    state = wait_for_job()
+    assert state.state == "DONE", state.message
+    assert shot_statuses(state) == [("A-B", "reused"), ("B-C", "done"), ("C-D", "done")]
+    done = {e["id"]: e["reused"] for e in worker_log(state) if e["event"] == "done"}
+    assert done == {"0": True, "1": False, "2": False}  # only shots 2 and 3 were generated
+    assert inbetween_strips(scene) == [(1, 5), (5, 9), (9, 13)]  # shot 1 not imported twice
+
+
+def test_a_shot_with_an_unreadable_keyframe_fails_alone(scene, prefs, tmp_path):
+    from importlib import import_module
+
+    plan = import_module(PACKAGE + ".core.batch").plan_shots([("A", 1), ("B", 6), ("C", 11)])
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image at all")
+    keyframes = {1: str(write_png(tmp_path / "a.png", 64, 64, (1, 0, 0))), 6: str(write_png(tmp_path / "b.png", 64, 64, (0, 0, 1))),
+                 11: str(broken)}
+    batch_module().start(bpy.context, plan, keyframes)
+    state = wait_for_job()
+    assert shot_statuses(state) == [("A-B", "done"), ("B-C", "failed")]
+    assert "cannot be read as an image" in state.shots[1].reason
+    assert "2 shots: 1 done, 1 failed" in state.message
+    assert inbetween_strips(scene) == [(1, 6)]
+
+
+@pytest.mark.parametrize("markers", [[], [("A", 3)], [("A", 3), ("B", 3)]])
+def test_fewer_than_two_marker_frames_is_a_clear_message(scene, prefs, markers):
+    build_animated_scene(scene)
+    add_markers(scene, markers)
+    with pytest.raises(RuntimeError, match="at least 2 different frames"):
+        bpy.ops.mpd.batch_markers()
+    assert not batch_module().is_running()
+
+
+def test_cancel_the_batch_within_seconds(scene, prefs):
+    build_animated_scene(scene)
+    add_markers(scene, [("A", 1), ("B", 5), ("C", 9)])
+    scene.mpd_inbetween.steps = 400
+    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    batch = batch_module()._batch
+    cancelled_at = []
+
+    def cancel_while_denoising():
+        if not cancelled_at and batch.shots[0].status == "running":
+            assert bpy.ops.mpd.cancel() == {"FINISHED"}
+            cancelled_at.append(time.monotonic())
+
+    state = wait_for_job(on_tick=cancel_while_denoising)
+    assert cancelled_at and time.monotonic() - cancelled_at[0] < 10
+    assert state.state == "CANCELLED"
+    assert shot_statuses(state) == [("A-B", "cancelled"), ("B-C", "cancelled")]
+    with pytest.raises(ProcessLookupError):
+        os.killpg(batch.process.pid, 0)
+    assert inbetween_strips(scene) == []
