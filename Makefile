@@ -11,7 +11,7 @@ EXT_TOOL := $(BLENDER50)/lib/python3.11/site-packages/bpy/5.0/scripts/addons_cor
 PYTEST_ARGS ?=
 BLENDER_TEST_ENV = MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python MPD_TEST_MODEL=$(CURDIR)/$(TINY_MODEL)
 
-.PHONY: test test-backend test-blender test-blender-5.0 test-blender-4.2 demo build clean
+.PHONY: test test-backend test-blender test-blender-5.0 test-blender-4.2 demo build bench-serve-memory clean
 
 test: test-backend test-blender
 
@@ -30,6 +30,10 @@ demo: $(BLENDER50)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.js
 	MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python $(BLENDER50)/bin/python tools/demo.py out/demo
 
 build: build/mpd_inbetween.zip
+
+# Not part of make test: the serve worker's memory over 20 jobs (docs/worker.md).
+bench-serve-memory: $(BACKEND)/.installed
+	$(BACKEND)/bin/python tools/bench_serve_memory.py 20
 
 build/mpd_inbetween.zip: $(BLENDER50)/.installed $(shell git ls-files 2>/dev/null | grep -v '^tests/')
 	mkdir -p build

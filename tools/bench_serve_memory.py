@@ -1,0 +1,72 @@
+"""Does the worker's memory grow from job to job? ``serve`` on the tiny model, N jobs, the worker's
+resident memory (RSS) after each, written as a Markdown table.
+
+    .venv/bin/python tools/bench_serve_memory.py [JOBS] [OUT.md]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mpd_backend.protocol import decode_event, generate_request, shutdown_request  # noqa: E402
+from mpd_backend.tiny import save_tiny_svd  # noqa: E402
+
+
+def main(jobs: int, out: Path | None) -> None:
+    work = Path(tempfile.mkdtemp(prefix="mpd_bench_serve_"))
+    model = save_tiny_svd(work / "tiny")
+    for name, colour in (("a.png", (200, 40, 40)), ("b.png", (40, 40, 200))):
+        Image.new("RGB", (64, 64), colour).save(work / name)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "mpd_backend", "serve", "--model", str(model), "--offline", "--device", "cpu", "--dtype", "float32"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    process = psutil.Process(worker.pid)
+    events = (decode_event(line) for line in worker.stdout)
+    ready = next(e for e in events if e and e["event"] == "ready")
+    rows = [("after load", process.memory_info().rss, 0.0)]
+    for k in range(jobs):
+        job = {"start": str(work / "a.png"), "end": str(work / "b.png"), "out": str(work / f"job{k}"), "frames": 12,
+               "steps": 4, "width": 64, "height": 64, "seed": k, "sampler": "mpd"}
+        t0 = time.perf_counter()
+        worker.stdin.write(json.dumps(generate_request(str(k), job)) + "\n")
+        worker.stdin.flush()
+        end = next(e for e in events if e and e.get("id") == str(k) and e["event"] in ("done", "error"))
+        assert end["event"] == "done", end
+        rows.append((f"job {k + 1}", process.memory_info().rss, time.perf_counter() - t0))
+    worker.stdin.write(json.dumps(shutdown_request()) + "\n")
+    worker.stdin.close()
+    worker.wait(timeout=60)
+
+    mib = lambda b: b / 2**20
+    lines = [
+        f"Worker RSS over {jobs} jobs (tiny model, mpd, 4 steps, 64x64, 8 generated frames, 12 written; "
+        f"{os.cpu_count()} CPU cores; model load {ready['load_s']} s)",
+        "",
+        "| after | RSS (MiB) | job time (s) |",
+        "|---|---|---|",
+        *[f"| {name} | {mib(rss):.1f} | {secs:.2f} |" for name, rss, secs in rows],
+        "",
+        f"Growth from job 1 to job {jobs}: {mib(rows[-1][1] - rows[1][1]):+.1f} MiB; "
+        f"from job {jobs // 2} to job {jobs}: {mib(rows[-1][1] - rows[jobs // 2][1]):+.1f} MiB.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if out:
+        out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20, Path(sys.argv[2]) if len(sys.argv) > 2 else None)
