@@ -12,7 +12,7 @@ import sys
 import traceback
 
 from .errors import explain_exception
-from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ErrorCode
+from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, ErrorCode
 from .report import Reporter
 
 
@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--end", required=True, help="end keyframe image (frame B)")
     gen.add_argument("--out", required=True, help="new job folder (must not exist, or be empty)")
     gen.add_argument("--frames", type=int, help="output frames, keyframes included (B - A + 1); default: as generated")
+    gen.add_argument("--engine", default="auto", choices=ENGINES,
+                     help="svd, flow (optical flow, no weights), or auto: svd when its weights are found locally, else flow")
     gen.add_argument("--sampler", default=DEFAULT_SAMPLER, help=f"one of {', '.join(SAMPLER_NAMES)} (default {DEFAULT_SAMPLER})")
     add_model_arguments(gen)
     gen.add_argument("--reuse", action="append", default=[], metavar="DIR",

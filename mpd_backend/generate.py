@@ -16,8 +16,10 @@ from . import __version__
 from .errors import BackendError, bad_input
 from .images import fit_to, read_keyframe
 from .jobs import create_job_folder, read_manifest, write_frames, write_keyframes, write_manifest, write_request
-from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, JOB_MANIFEST, PROTOCOL_VERSION, SAMPLER_NAMES, ErrorCode
-from .timing import generation_size, resample_indices
+from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, JOB_MANIFEST, PROTOCOL_VERSION, SAMPLER_NAMES, ErrorCode
+from .timing import generation_size, resample_times
+
+FLOW_DEFAULT_FRAMES = 25  # SVD-XT's count, so both engines fill a gap alike by default
 
 
 @dataclass
@@ -28,6 +30,7 @@ class JobRequest:
     end: str
     out: str
     frames: int | None = None  # output frames G, keyframes included; default: the generated count
+    engine: str = "auto"  # "svd", "flow" (no weights), or "auto": svd when its weights are found locally
     sampler: str = DEFAULT_SAMPLER
     model: str = DEFAULT_MODEL_ID
     steps: int | None = None
@@ -61,6 +64,8 @@ class JobCancelled(BackendError):
 
 def validate(request: JobRequest) -> None:
     """The checks that need no model: each raises one clear BackendError."""
+    if request.engine not in ENGINES:
+        raise bad_input(f"Unknown engine {request.engine!r}.", "choose one of: " + ", ".join(ENGINES))
     if request.sampler not in SAMPLER_NAMES:
         raise bad_input(f"Unknown sampler {request.sampler!r}.", "choose one of: " + ", ".join(SAMPLER_NAMES))
     if request.frames is not None and request.frames < 2:
@@ -100,13 +105,16 @@ def prepare_keyframes(request: JobRequest):
     return start, end, hashes
 
 
-def fingerprint(request: JobRequest, hashes: dict) -> dict:
+def fingerprint(request: JobRequest, hashes: dict, engine: str) -> dict:
     """Everything that decides a job's frames: equal fingerprints give equal results."""
+    if engine == "flow":
+        return {"keyframes": hashes, "engine": "flow", "frames": request.frames}
     from .samplers import get_sampler
 
     sampler = get_sampler(request.sampler)
     return {
         "keyframes": hashes,
+        "engine": "svd",
         "sampler": sampler.name,
         "sampler_options": asdict(sampler),
         "model": request.model,
@@ -133,19 +141,37 @@ def find_reusable(request: JobRequest, wanted: dict) -> Path | None:
     return None
 
 
+def resolve_engine(request: JobRequest) -> str:
+    """"auto" is svd when the model is found without downloading, else flow (said plainly)."""
+    if request.engine != "auto":
+        return request.engine
+    from .loading import find_model
+
+    try:
+        find_model(request.model, offline=True)
+        return "svd"
+    except BackendError as err:
+        request.notes.append(
+            f"no SVD weights found for {request.model} ({err.message}): the flow engine made these "
+            "inbetweens (optical flow, no generative model); use --engine svd to download the weights"
+        )
+        return "flow"
+
+
 def run_job(request: JobRequest, report, pipe=None, should_stop=lambda: False) -> JobResult:
     """Generate into a new job folder, or reuse an earlier one with the same fingerprint.
 
     ``report`` has ``progress(phase, step, total)`` and ``log(message)``; ``pipe`` is a loaded
-    pipeline (else one is loaded for this job); ``should_stop()`` is checked between steps.
-    Raises BackendError for anything the user can fix, JobCancelled when stopped.
+    pipeline (else one is loaded for this job when the engine is svd); ``should_stop()`` is checked
+    between steps. Raises BackendError for anything the user can fix, JobCancelled when stopped.
     """
     validate(request)
     start, end, hashes = prepare_keyframes(request)
-    if request.width is None or request.height is None:
+    engine = "svd" if pipe is not None else resolve_engine(request)
+    if engine == "svd" and (request.width is None or request.height is None):
         request.width, request.height = generation_size(*start.size)
     if request.seed is not None and request.reuse:
-        earlier = find_reusable(request, fingerprint(request, hashes))
+        earlier = find_reusable(request, fingerprint(request, hashes, engine))
         if earlier is not None:
             report.log(f"reused {earlier.parent}: same keyframes and parameters")
             return JobResult(earlier, len(read_manifest(earlier.parent)["frames"]), reused=True)
@@ -155,8 +181,46 @@ def run_job(request: JobRequest, report, pipe=None, should_stop=lambda: False) -
     for note in request.notes:
         report.log("note: " + note)
     write_keyframes(folder, start, end)
-    write_request(folder, {"protocol": PROTOCOL_VERSION, **asdict(request)})
+    write_request(folder, {"protocol": PROTOCOL_VERSION, **asdict(request), "engine_used": engine})
 
+    if engine == "flow":
+        frames, record = generate_flow(request, start, end, report)
+    else:
+        frames, record = generate_svd(request, start, end, report, pipe, should_stop)
+    if should_stop():
+        raise JobCancelled()
+    t0 = time.perf_counter()
+    frames[0], frames[-1] = start, end  # the keyframes themselves, exactly
+    names = write_frames(folder, frames, on_frame=lambda n, of: report.progress("write", n, of))
+    record["timings"]["write_s"] = time.perf_counter() - t0
+    manifest = write_manifest(
+        folder,
+        names,
+        protocol=PROTOCOL_VERSION,
+        engine=engine,
+        fingerprint=fingerprint(request, hashes, engine),
+        keyframes={"start": str(request.start), "end": str(request.end)},
+        size=list(start.size),
+        notes=request.notes,
+        versions=versions(engine),
+        **record,
+    )
+    return JobResult(manifest, len(names))
+
+
+def generate_flow(request: JobRequest, start, end, report):
+    """Inbetweens by optical flow at the keyframes' own size."""
+    from .flow import flow_inbetweens
+
+    wanted = request.frames or FLOW_DEFAULT_FRAMES
+    report.log(f"flow engine: {wanted} frames at {start.size[0]}x{start.size[1]}")
+    t0 = time.perf_counter()
+    frames = flow_inbetweens(start, end, wanted, on_frame=lambda n, of: report.progress("interpolate", n, of))
+    return frames, {"parameters": {"engine": "flow", "frames": wanted}, "timings": {"interpolate_s": time.perf_counter() - t0}}
+
+
+def generate_svd(request: JobRequest, start, end, report, pipe, should_stop):
+    """Inbetweens from SVD with the chosen sampler, resized to the keyframes and fitted to G frames."""
     timings = {}
     t0 = time.perf_counter()
     if pipe is None:
@@ -169,6 +233,7 @@ def run_job(request: JobRequest, report, pipe=None, should_stop=lambda: False) -
 
     import torch
 
+    from .flow import resample_frames
     from .samplers import get_sampler
 
     sampler = get_sampler(request.sampler)
@@ -207,25 +272,15 @@ def run_job(request: JobRequest, report, pipe=None, should_stop=lambda: False) -
     timings["generate_s"] = time.perf_counter() - t0
     if should_stop():
         raise JobCancelled()
-
     t0 = time.perf_counter()
     wanted = request.frames or len(video)
-    indices = resample_indices(len(video), wanted)
-    frames = [video[k].resize(start.size, resample=3) for k in indices]  # 3: bicubic
-    frames[0], frames[-1] = start, end  # the keyframes themselves, exactly
-    names = write_frames(folder, frames, on_frame=lambda n, of: report.progress("write", n, of))
-    timings["write_s"] = time.perf_counter() - t0
-
-    manifest = write_manifest(
-        folder,
-        names,
-        protocol=PROTOCOL_VERSION,
-        fingerprint=fingerprint(request, hashes),
-        keyframes={"start": str(request.start), "end": str(request.end)},
-        size=list(start.size),
-        generated_frames=len(video),
-        time_map=indices,
-        parameters={
+    frames = resample_frames([frame.resize(start.size, resample=3) for frame in video], wanted)  # 3: bicubic
+    timings["resample_s"] = time.perf_counter() - t0
+    return frames, {
+        "generated_frames": len(video),
+        "time_map": resample_times(len(video), wanted),
+        "parameters": {
+            "engine": "svd",
             "sampler": sampler.name,
             "sampler_options": asdict(sampler),
             "model": request.model,
@@ -239,12 +294,9 @@ def run_job(request: JobRequest, report, pipe=None, should_stop=lambda: False) -
             "device": str(pipe.device),
             "dtype": str(pipe.dtype).removeprefix("torch."),
         },
-        model={"source": request.model, "folder": str(pipe.config._name_or_path), "num_frames": pipe.unet.config.num_frames},
-        notes=request.notes,
-        versions=versions(),
-        timings=timings,
-    )
-    return JobResult(manifest, len(names))
+        "model": {"source": request.model, "folder": str(pipe.config._name_or_path), "num_frames": pipe.unet.config.num_frames},
+        "timings": timings,
+    }
 
 
 def load_for(request: JobRequest):
@@ -267,16 +319,15 @@ def quiet_libraries() -> None:
     transformers.utils.logging.set_verbosity_error()
 
 
-def versions() -> dict:
-    """Versions of the backend and the libraries it runs on (imports torch and diffusers)."""
-    import diffusers
-    import torch
-    import transformers
+def versions(engine: str = "svd") -> dict:
+    """Versions of the backend and the libraries the engine ran on."""
+    import cv2
 
-    return {
-        "mpd_backend": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "diffusers": diffusers.__version__,
-        "transformers": transformers.__version__,
-    }
+    found = {"mpd_backend": __version__, "python": platform.python_version(), "opencv": cv2.__version__}
+    if engine == "svd":
+        import diffusers
+        import torch
+        import transformers
+
+        found.update(torch=torch.__version__, diffusers=diffusers.__version__, transformers=transformers.__version__)
+    return found

@@ -32,6 +32,7 @@ import json
 PROTOCOL_VERSION = 1
 
 SAMPLER_NAMES = ("forward", "trf", "vibid", "mpd", "mpd-trf")
+ENGINES = ("auto", "svd", "flow")
 DEFAULT_SAMPLER = "mpd"
 DEFAULT_MODEL_ID = "stabilityai/stable-video-diffusion-img2vid-xt"
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 
-def resample_indices(generated: int, wanted: int) -> list[int]:
-    """For each of ``wanted`` output frames, the generated frame nearest in time.
-
-    Both ends map to the ends, so the keyframes stay the first and last frames. With more wanted
-    than generated frames, some repeat (a later issue synthesises them with optical flow instead).
-    """
+def resample_times(generated: int, wanted: int) -> list[float]:
+    """For each of ``wanted`` output frames, its time in generated-frame units: 0 to generated-1,
+    evenly spaced, so the keyframes stay the first and last frames."""
     if generated < 1 or wanted < 2:
         raise ValueError("need at least 1 generated and 2 wanted frames")
-    if generated == 1:
-        return [0] * wanted
-    return [round(j * (generated - 1) / (wanted - 1)) for j in range(wanted)]
+    return [j * (generated - 1) / (wanted - 1) for j in range(wanted)]
+
+
+def resample_indices(generated: int, wanted: int) -> list[int]:
+    """For each of ``wanted`` output frames, the generated frame nearest in time."""
+    return [round(t) for t in resample_times(generated, wanted)]
 
 
 def generation_size(width: int, height: int, native=(1024, 576), multiple: int = 64) -> tuple[int, int]:

@@ -151,7 +151,7 @@ def test_model_folder_problems(tiny_model_dir, keyframe_files, tmp_path, case, c
         weights = model / "unet/diffusion_pytorch_model.safetensors"
         weights.rename(weights.with_suffix(".bin"))  # named as pickle; never opened
     out = tmp_path / "job"
-    result = generate(model, *keyframe_files, out, "--json")
+    result = generate(model, *keyframe_files, out, "--engine", "svd", "--json")
     assert result.returncode == 1
     assert expected in one_error_line(result)
     assert decode_event(result.stdout.splitlines()[-1])["code"] == code
@@ -159,7 +159,7 @@ def test_model_folder_problems(tiny_model_dir, keyframe_files, tmp_path, case, c
 
 def test_offline_without_a_cached_copy(keyframe_files, tmp_path):
     result = run_backend("generate", "--start", keyframe_files[0], "--end", keyframe_files[1], "--out", tmp_path / "j",
-                         "--model", DEFAULT_MODEL_ID, "--offline", env={"HF_HOME": str(tmp_path / "hf")})
+                         "--model", DEFAULT_MODEL_ID, "--engine", "svd", "--offline", env={"HF_HOME": str(tmp_path / "hf")})
     assert result.returncode == 1
     assert "not in the local cache and downloading is off" in one_error_line(result)
 
@@ -186,7 +186,7 @@ def test_gated_model_without_a_token(keyframe_files, tmp_path):
     try:
         env = {"HF_ENDPOINT": f"http://127.0.0.1:{server.server_port}", "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": ""}
         result = run_backend("generate", "--start", keyframe_files[0], "--end", keyframe_files[1],
-                             "--out", tmp_path / "j", "--model", DEFAULT_MODEL_ID, "--json", env=env)
+                             "--out", tmp_path / "j", "--model", DEFAULT_MODEL_ID, "--engine", "svd", "--json", env=env)
     finally:
         server.shutdown()
     assert result.returncode == 1
