@@ -11,7 +11,7 @@ EXT_TOOL := $(BLENDER50)/lib/python3.11/site-packages/bpy/5.0/scripts/addons_cor
 PYTEST_ARGS ?=
 BLENDER_TEST_ENV = MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python MPD_TEST_MODEL=$(CURDIR)/$(TINY_MODEL)
 
-.PHONY: test test-backend test-blender test-blender-5.0 test-blender-4.2 demo build bench-serve-memory clean
+.PHONY: test test-backend test-blender test-blender-5.0 test-blender-4.2 demo build bench-serve-memory bench-quality clean
 
 test: test-backend test-blender
 
@@ -26,10 +26,20 @@ test-blender-5.0: $(BLENDER50)/.installed $(BACKEND)/.installed $(TINY_MODEL)/mo
 test-blender-4.2: $(BLENDER42)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.json
 	$(BLENDER_TEST_ENV) $(BLENDER42)/bin/python -m pytest tests/blender -p no:cacheprovider $(PYTEST_ARGS)
 
-demo: $(BLENDER50)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.json build/mpd_inbetween.zip
+demo: $(BLENDER50)/.installed $(BACKEND)/.installed build/mpd_inbetween.zip
 	MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python $(BLENDER50)/bin/python tools/demo.py out/demo
 
 build: build/mpd_inbetween.zip
+
+# Not part of make test: flow engine vs cross-fade against true frames (docs/quality.md, quality.png).
+bench-quality: $(BACKEND)/.bench-installed $(BLENDER50)/.installed
+	rm -rf build/ball-sequence
+	$(BLENDER50)/bin/python tools/render_sequence.py build/ball-sequence 33 >/dev/null
+	$(BACKEND)/bin/python tools/bench_quality.py build/ball-sequence
+
+$(BACKEND)/.bench-installed: $(BACKEND)/.installed requirements/bench.txt
+	$(BACKEND)/bin/python -m pip install -q -r requirements/bench.txt
+	touch $@
 
 # Not part of make test: the serve worker's memory over 20 jobs (docs/worker.md).
 bench-serve-memory: $(BACKEND)/.installed

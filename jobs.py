@@ -76,6 +76,7 @@ def writable_root(root: Path) -> Path:
 def backend_options(settings, prefs) -> dict:
     """CLI flags for the backend from the scene's settings and the preferences."""
     return {
+        "engine": prefs.engine,
         "sampler": settings.sampler,
         "seed": settings.seed,
         "steps": settings.steps or None,

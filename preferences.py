@@ -15,6 +15,15 @@ class MPD_AddonPreferences(bpy.types.AddonPreferences):
         "empty: $MPD_BACKEND_PYTHON",
         subtype="FILE_PATH",
     )
+    engine: EnumProperty(
+        name="Engine",
+        items=(
+            ("auto", "Auto", "SVD-XT when its weights are found locally, else the flow engine"),
+            ("svd", "SVD-XT", "The video diffusion model (downloads the weights when online access allows)"),
+            ("flow", "Flow", "Optical flow between the keyframes: no model weights, fast on a CPU"),
+        ),
+        default="auto",
+    )
     model: StringProperty(
         name="Model", description="Hugging Face id or local diffusers folder", default=DEFAULT_MODEL_ID
     )

@@ -56,7 +56,7 @@ def generate_command(python: str, start: str, end: str, out: str, frames: int, o
             "--frames", str(frames), "--json", *cli_flags(options)]
 
 
-WORKER_OPTIONS = ("model", "device", "dtype", "offload", "offline")
+WORKER_OPTIONS = ("engine", "model", "device", "dtype", "offload", "offline")
 
 
 def serve_command(python: str, options: dict) -> list[str]:

@@ -33,8 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--end", required=True, help="end keyframe image (frame B)")
     gen.add_argument("--out", required=True, help="new job folder (must not exist, or be empty)")
     gen.add_argument("--frames", type=int, help="output frames, keyframes included (B - A + 1); default: as generated")
-    gen.add_argument("--engine", default="auto", choices=ENGINES,
-                     help="svd, flow (optical flow, no weights), or auto: svd when its weights are found locally, else flow")
     gen.add_argument("--sampler", default=DEFAULT_SAMPLER, help=f"one of {', '.join(SAMPLER_NAMES)} (default {DEFAULT_SAMPLER})")
     add_model_arguments(gen)
     gen.add_argument("--reuse", action="append", default=[], metavar="DIR",
@@ -63,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_model_arguments(parser) -> None:
+    parser.add_argument("--engine", default="auto", choices=ENGINES,
+                        help="svd, flow (optical flow, no weights), or auto: svd when its weights are found locally, else flow")
     parser.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID), help="Hugging Face id or local diffusers folder (default: $MPD_MODEL or SVD-XT)")
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
     parser.add_argument("--dtype", default="auto", help="auto (fp16 on CUDA, fp32 elsewhere), float16, bfloat16 or float32")
@@ -94,7 +94,7 @@ def cmd_generate(args) -> int:
 def cmd_serve(args) -> int:
     from .serve import serve
 
-    return serve({k: getattr(args, k) for k in ("model", "device", "dtype", "offload", "offline")})
+    return serve({k: getattr(args, k) for k in ("engine", "model", "device", "dtype", "offload", "offline")})
 
 
 def cmd_doctor(args) -> int:

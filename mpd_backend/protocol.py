@@ -18,8 +18,8 @@ stdin, and adds ``"id"`` to every event of a job:
     {"request": "cancel", "protocol": 1, "id": "shot-010"}      the running or a queued job
     {"request": "shutdown", "protocol": 1}                       also: end of stdin
 
-It answers ``{"event": "ready", "model": ..., "device": ..., "dtype": ..., "load_s": ...}`` once the
-model is loaded, the job events above for each job (a failed job does not stop the worker), and
+It answers ``{"event": "ready", "engine": ..., "model": ..., "device": ..., "dtype": ..., "load_s": ...}``
+once the model is loaded (engine "flow": nothing to load), the job events above for each job (a failed job does not stop the worker), and
 ``{"event": "bye"}`` before it exits. ``job`` takes the fields of ``generate.JobRequest``; ``reuse``
 lists earlier job folders whose result is reused when their fingerprint (keyframe pixels and
 parameters) matches, answered by ``done`` with ``"reused": true``.
@@ -78,8 +78,8 @@ def done_event(frames: int, manifest: str, reused: bool = False) -> dict:
     return _event("done", frames=frames, manifest=manifest, reused=reused)
 
 
-def ready_event(model: str, device: str, dtype: str, load_s: float) -> dict:
-    return _event("ready", model=model, device=device, dtype=dtype, load_s=round(load_s, 3))
+def ready_event(model: str, device: str, dtype: str, load_s: float, engine: str = "svd") -> dict:
+    return _event("ready", engine=engine, model=model, device=device, dtype=dtype, load_s=round(load_s, 3))
 
 
 def bye_event() -> dict:

@@ -10,7 +10,7 @@ import threading
 import time
 
 from .errors import bad_input, explain_exception
-from .generate import JobCancelled, JobRequest, load_for, quiet_libraries, run_job
+from .generate import JobCancelled, JobRequest, load_for, quiet_libraries, resolve_engine, run_job
 from .protocol import ErrorCode, bye_event, decode_request, error_event, ready_event
 from .report import Reporter, emit
 
@@ -95,13 +95,19 @@ def serve(defaults: dict, stdin=None) -> int:
     quiet_libraries()
     worker = Worker(defaults)
     t0 = time.perf_counter()
+    pipe = None
     try:
-        pipe = load_for(JobRequest(start="", end="", out="", **defaults))
+        request = JobRequest(start="", end="", out="", **defaults)
+        if resolve_engine(request) == "svd":
+            pipe = load_for(request)
     except Exception as exc:
         err = explain_exception(exc)
         emit(error_event(err.code, err.message, err.hint))
         return err.exit_code
-    emit(ready_event(defaults["model"], str(pipe.device), str(pipe.dtype).removeprefix("torch."), time.perf_counter() - t0))
+    if pipe is None:  # the flow engine: nothing to load; each job says why it runs on flow
+        emit(ready_event(defaults["model"], "cpu", "uint8", time.perf_counter() - t0, engine="flow"))
+    else:
+        emit(ready_event(defaults["model"], str(pipe.device), str(pipe.dtype).removeprefix("torch."), time.perf_counter() - t0, engine="svd"))
     threading.Thread(target=worker.read_requests, args=(stdin or sys.stdin,), daemon=True).start()
     try:
         while (request := worker.queue.get()) is not _SHUTDOWN:

@@ -1,14 +1,15 @@
 """``make demo``: the main job, headless, through the real add-on and the real backend process.
 
-Builds a small animated scene (a ball rolling across a floor between keys at frames 1 and 13),
+Builds a small animated scene (a ball rolling a short way across a floor between keys at frames 1 and 13),
 installs the extension zip the way a user does, renders the two keyframes with Cycles on the CPU,
 runs the generate operator, and writes the .blend, the job folder and a contact sheet into a new
-folder under OUT. Uses SVD-XT weights when MPD_MODEL names them; otherwise the tiny untrained test
-model, and says so.
+folder under OUT. Uses SVD-XT weights when MPD_MODEL names them (or when they are in the Hugging
+Face cache); otherwise the flow engine makes the inbetweens, and the demo says so.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,23 @@ import bpy  # noqa: E402
 PACKAGE = "bl_ext.user_default.mpd_inbetween"
 
 
+def material(name, colour, checker=None):
+    """A node material Cycles renders (the viewport colour alone renders grey)."""
+    mat = bpy.data.materials.new(name)
+    mat.use_nodes = True
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
+    if checker:
+        texture = nodes.new("ShaderNodeTexChecker")
+        texture.inputs["Scale"].default_value = 5.0
+        texture.inputs["Color1"].default_value = (*colour, 1)
+        texture.inputs["Color2"].default_value = (*checker, 1)
+        links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
+    else:
+        bsdf.inputs["Base Color"].default_value = (*colour, 1)
+    return mat
+
+
 def build_scene():
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
@@ -35,17 +53,15 @@ def build_scene():
     scene.world = bpy.data.worlds.new("Sky")
     scene.world.color = (0.25, 0.35, 0.55)
     bpy.ops.mesh.primitive_plane_add(size=20)
-    floor = bpy.data.materials.new("Floor")
-    floor.diffuse_color = (0.2, 0.45, 0.2, 1)
-    bpy.context.active_object.data.materials.append(floor)
-    bpy.ops.mesh.primitive_uv_sphere_add(radius=0.8, location=(-3, 0, 0.8))
+    bpy.context.active_object.data.materials.append(material("Floor", (0.15, 0.35, 0.12), checker=(0.25, 0.5, 0.2)))
+    bpy.ops.mesh.primitive_uv_sphere_add(radius=0.8, location=(-0.6, 0, 0.8))
     ball = bpy.context.active_object
-    paint = bpy.data.materials.new("Ball")
-    paint.diffuse_color = (0.9, 0.35, 0.1, 1)
-    ball.data.materials.append(paint)
+    ball.data.materials.append(material("Ball", (0.9, 0.35, 0.1), checker=(0.95, 0.85, 0.2)))
     ball.keyframe_insert("location", frame=1)
-    ball.location.x = 3
+    ball.keyframe_insert("rotation_euler", frame=1)
+    ball.location.x, ball.rotation_euler.y = 0.6, 0.75  # it rolls
     ball.keyframe_insert("location", frame=13)
+    ball.keyframe_insert("rotation_euler", frame=13)
     render = scene.render
     render.engine = "CYCLES"
     scene.cycles.samples, scene.cycles.device = 8, "CPU"
@@ -69,16 +85,10 @@ def main(out_root: Path) -> int:
     prefs.backend_python = os.environ["MPD_BACKEND_PYTHON"]
     settings = scene.mpd_inbetween
     settings.sampler, settings.seed = "mpd", 0
+    prefs.engine = "auto"  # SVD-XT when its weights are found locally, else the flow engine
     if os.environ.get("MPD_MODEL"):
         prefs.model = os.environ["MPD_MODEL"]
-        print(f"model: {prefs.model} (SVD-XT weights)")
-    else:
-        prefs.model = str(REPO / "build/tiny-svd")
-        settings.width, settings.height, settings.steps = 256, 128, 10
-        print("model: the tiny UNTRAINED test model: no SVD-XT weights are configured (set MPD_MODEL to a")
-        print("       local diffusers folder or a Hugging Face id). Its inbetweens are noise; only the two")
-        print("       rendered keyframes at the ends are real. They show the pipeline runs, not MPD's quality.")
-    print(f"sampler: {settings.sampler}")
+    print(f"model asked for: {prefs.model}")
 
     assert bpy.ops.mpd.keyframes_from_scene() == {"FINISHED"}
     print(f"keyframes: frames {settings.frame_a} and {settings.frame_b}, rendered with Cycles on the CPU")
@@ -95,6 +105,13 @@ def main(out_root: Path) -> int:
     if state.state != "DONE":
         return 1
     job = Path(state.folder)
+    manifest = json.loads((job / "manifest.json").read_text())
+    if manifest["engine"] == "flow":
+        print("engine: FLOW. No SVD-XT weights were found (set MPD_MODEL to a local diffusers folder, or")
+        print("        cache the Hugging Face model), so optical flow between the two renders made the")
+        print("        inbetweens: real motion, no generative model, no MPD sampler.")
+    else:
+        print(f"engine: SVD-XT, sampler {manifest['parameters']['sampler']}, {manifest['parameters']['steps']} steps")
     bpy.ops.wm.save_mainfile()
     bpy.ops.preferences.addon_disable(module=PACKAGE)
 

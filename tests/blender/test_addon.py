@@ -246,6 +246,19 @@ def test_read_only_output_folder(scene, prefs, tmp_path, read_only_folder):
     assert list(read_only_folder.iterdir()) == [] and strips_of(scene) == []
 
 
+def test_without_weights_the_flow_engine_runs_and_says_so(scene, prefs, tmp_path):
+    start, end = keyframe_files(tmp_path)
+    use_files(scene, start, end, 1, 8)
+    prefs.model, prefs.engine = str(tmp_path / "no weights"), "auto"
+    assert bpy.ops.mpd.generate() == {"FINISHED"}
+    state = wait_for_job()
+    assert state.state == "DONE", state.message
+    assert "no SVD weights found" in state.message and "flow engine" in state.message
+    (strip,) = strips_of(scene)
+    _, manifest = assert_inbetween_strip(strip, 1, 8, channel=1)
+    assert manifest["engine"] == "flow"
+
+
 def test_incomplete_job_folder_is_never_imported(scene, addon, tmp_path):
     folder = tmp_path / "half"
     (folder / "frames").mkdir(parents=True)
