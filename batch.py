@@ -17,9 +17,10 @@ from pathlib import Path
 import bpy
 
 from . import jobs
-from .core.backend_process import BackendProcess, backend_python, serve_command
+from .core.backend_process import BackendProcess, serve_command
 from .core.batch import FINISHED, Shot, summary
 from .core.shots import ShotError, new_job_folder, safe_name
+from .environment import resolve_backend_python
 from .mpd_backend.protocol import generate_request, shutdown_request
 from .strips import RECORD_KEY
 
@@ -64,7 +65,7 @@ def start(context, shots: list[Shot], keyframes: dict[int, str], staging: str | 
         raise ShotError("A job is already running: wait for it or cancel it.")
     prefs = preferences.get(context)
     settings = context.scene.mpd_inbetween
-    python = backend_python(prefs.backend_python)
+    python = resolve_backend_python(prefs)
     root = jobs.writable_root(jobs.output_root(prefs))
     options = jobs.backend_options(settings, prefs)
     scene = compat.sequencer_scene(context)

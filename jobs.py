@@ -14,8 +14,9 @@ from pathlib import Path
 
 import bpy
 
-from .core.backend_process import BackendProcess, backend_python, generate_command
+from .core.backend_process import BackendProcess, generate_command
 from .core.shots import ShotError, check_gap, new_job_folder
+from .environment import resolve_backend_python
 from .mpd_backend.protocol import JOB_MANIFEST
 
 TICK_S = 0.2
@@ -87,7 +88,7 @@ def backend_options(settings, prefs) -> dict:
         "dtype": prefs.dtype,
         "offload": prefs.low_vram,
         "decode_chunk_size": 2 if prefs.low_vram else None,
-        "offline": not getattr(bpy.app, "online_access", True),
+        "offline": prefs.offline or not getattr(bpy.app, "online_access", True),
     }
 
 
@@ -101,7 +102,7 @@ def start(context, *, start_image: str, end_image: str, frame_a: int, frame_b: i
     prefs = preferences.get(context)
     settings = context.scene.mpd_inbetween
     frames = check_gap(frame_a, frame_b)
-    python = backend_python(prefs.backend_python)
+    python = resolve_backend_python(prefs)
     folder = new_job_folder(writable_root(output_root(prefs)), shot)
     options = backend_options(settings, prefs)
     command = generate_command(python, start_image, end_image, str(folder), frames, options)

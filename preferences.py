@@ -1,18 +1,41 @@
 """Add-on preferences: where the backend runs and where job folders go."""
 
+import platform
+import shutil
+
 import bpy
 from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from .mpd_backend.protocol import DEFAULT_MODEL_ID
 
 
+def likely_accelerator() -> str:
+    """A first guess for the environment's torch build: Apple MPS on a Mac, CUDA where an NVIDIA
+    driver is installed, else the CPU."""
+    if platform.system() == "Darwin":
+        return "mps"
+    return "cuda" if shutil.which("nvidia-smi") else "cpu"
+
+
 class MPD_AddonPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
+    accelerator: EnumProperty(
+        name="Accelerator",
+        description="Which torch build the managed environment installs",
+        items=(("cuda", "NVIDIA CUDA", ""), ("mps", "Apple MPS", ""), ("cpu", "CPU only", "")),
+        default=likely_accelerator(),
+    )
+    env_folder: StringProperty(
+        name="Environment Folder",
+        description="Where the managed environment goes (several GB); empty: the extension's user folder",
+        subtype="DIR_PATH",
+    )
+    offline: BoolProperty(name="Offline", description="Never download anything, even when online access is allowed")
     backend_python: StringProperty(
         name="Backend Python",
-        description="The Python of an environment with the backend's requirements (torch, diffusers); "
-        "empty: $MPD_BACKEND_PYTHON",
+        description="Your own environment's Python (with the backend's requirements); empty: the managed "
+        "environment, else $MPD_BACKEND_PYTHON",
         subtype="FILE_PATH",
     )
     engine: EnumProperty(

@@ -62,7 +62,19 @@ class MPD_PG_job(bpy.types.PropertyGroup):
     shots: CollectionProperty(type=MPD_PG_shot)
 
 
-classes = (MPD_PG_settings, MPD_PG_shot, MPD_PG_job)
+class MPD_PG_env(bpy.types.PropertyGroup):
+    """The managed backend environment as last seen (state: not_installed, installing, ready,
+    needs_update, failed)."""
+
+    state: StringProperty(name="State", default="not_installed")
+    message: StringProperty(name="Message")
+    hint: StringProperty(name="Hint")
+    progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
+    log_line: StringProperty(name="Log")
+    report: StringProperty(name="Doctor's Report", description="JSON")
+
+
+classes = (MPD_PG_settings, MPD_PG_shot, MPD_PG_job, MPD_PG_env)
 
 
 def register():
@@ -70,9 +82,11 @@ def register():
         bpy.utils.register_class(cls)
     bpy.types.Scene.mpd_inbetween = PointerProperty(type=MPD_PG_settings)
     bpy.types.WindowManager.mpd_job = PointerProperty(type=MPD_PG_job)
+    bpy.types.WindowManager.mpd_env = PointerProperty(type=MPD_PG_env)
 
 
 def unregister():
+    del bpy.types.WindowManager.mpd_env
     del bpy.types.WindowManager.mpd_job
     del bpy.types.Scene.mpd_inbetween
     for cls in reversed(classes):

@@ -24,6 +24,29 @@ EXTENSION_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds mp
 CANCEL_GRACE_S = 3.0
 
 
+def signal_tree(process: subprocess.Popen, sig) -> None:
+    """Send ``sig`` to the process group a child was started in (``start_new_session``)."""
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """End a child and everything it started, now, and reap it."""
+    if process.poll() is None:
+        signal_tree(process, signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
+        if os.name != "posix":
+            subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 class BackendMissing(Exception):
     """The configured backend Python does not exist."""
 
@@ -133,27 +156,11 @@ class BackendProcess:
         """Ask the backend to stop (it exits with a 'cancelled' error); killed after a grace period."""
         if self.cancel_requested_at is None and self.running():
             self.cancel_requested_at = time.monotonic()
-            self._signal(signal.SIGINT if os.name == "posix" else signal.CTRL_BREAK_EVENT)
+            signal_tree(self.process, signal.SIGINT if os.name == "posix" else signal.CTRL_BREAK_EVENT)
 
     def kill(self) -> None:
         """End the whole process tree now."""
-        if self.running():
-            self._signal(signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
-            if os.name != "posix":
-                subprocess.run(["taskkill", "/T", "/F", "/PID", str(self.pid)], capture_output=True)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-
-    def _signal(self, sig) -> None:
-        try:
-            if os.name == "posix":
-                os.killpg(self.pid, sig)
-            else:
-                self.process.send_signal(sig)
-        except (ProcessLookupError, PermissionError, OSError):
-            pass
+        kill_tree(self.process)
 
     def stop(self) -> None:
         """Cancel, wait out the grace period, then kill: for unregister, which cannot wait on a timer."""

@@ -4,6 +4,9 @@ import bpy
 
 from .batch_markers import MPD_OT_batch_markers
 from .cancel import MPD_OT_cancel
+from .env_cancel import MPD_OT_env_cancel
+from .env_install import MPD_OT_env_install
+from .env_refresh import MPD_OT_env_refresh
 from .generate import MPD_OT_generate
 from .import_job import MPD_OT_import_job
 from .keyframes_from_files import MPD_OT_keyframes_from_files
@@ -20,6 +23,9 @@ classes = (
     MPD_OT_rerun,
     MPD_OT_batch_markers,
     MPD_OT_cancel,
+    MPD_OT_env_install,
+    MPD_OT_env_cancel,
+    MPD_OT_env_refresh,
 )
 
 

@@ -1,13 +1,65 @@
-"""Drawing of the add-on's preferences."""
+"""Drawing of the add-on's preferences: the backend environment, the model, where jobs go."""
+
+import json
+
+ENV_ICONS = {"ready": "CHECKMARK", "needs_update": "ERROR", "failed": "CANCEL", "installing": "SORTTIME", "not_installed": "INFO"}
 
 
 def draw_preferences(prefs, layout):
+    import bpy
+
+    from ..mpd_backend.estimate import estimate_gpu_memory_gib
+
+    wm = bpy.context.window_manager
+    env = wm.mpd_env
     layout.use_property_split = True
-    col = layout.column(heading="Backend")
-    col.prop(prefs, "backend_python")
+
+    box = layout.box()
+    box.label(text="Backend Environment", icon="CONSOLE")
+    col = box.column()
+    col.prop(prefs, "accelerator")
+    col.prop(prefs, "env_folder")
+    row = box.row()
+    row.label(text=env.message or env.state.replace("_", " ").capitalize(), icon=ENV_ICONS.get(env.state, "INFO"))
+    if env.hint:
+        box.label(text=env.hint)
+    if env.state == "installing":
+        box.progress(factor=env.progress, type="BAR", text=env.log_line[:90] or "Installing")
+        box.operator("mpd.env_cancel", icon="CANCEL")
+    else:
+        row = box.row(align=True)
+        label = {"ready": "Reinstall", "needs_update": "Update"}.get(env.state, "Install")
+        row.operator("mpd.env_install", text=label, icon="IMPORT")
+        row.operator("mpd.env_refresh", text="", icon="FILE_REFRESH")
+    if env.report:
+        draw_report(box, json.loads(env.report))
+    box.prop(prefs, "backend_python", text="Or Your Own Python")
+
+    box = layout.box()
+    box.label(text="Model", icon="NODE_COMPOSITING")
+    col = box.column()
     col.prop(prefs, "engine")
     col.prop(prefs, "model")
+    col.prop(prefs, "offline")
     col.prop(prefs, "device")
     col.prop(prefs, "dtype")
     col.prop(prefs, "low_vram")
+    settings = bpy.context.scene.mpd_inbetween if bpy.context.scene else None
+    if settings is not None:
+        width, height = settings.width or 1024, settings.height or 576
+        estimate = estimate_gpu_memory_gib(width, height, 25, offload=prefs.low_vram, decode_chunk=2 if prefs.low_vram else 4)
+        box.label(text=f"GPU memory at {width}x{height}, 25 frames: about {estimate['peak_gib']} GiB (rough estimate)", icon="MEMORY")
+
     layout.prop(prefs, "output_dir")
+
+
+def draw_report(layout, report):
+    versions = report.get("versions", {})
+    layout.label(text="  ".join(f"{k} {versions[k]}" for k in ("torch", "diffusers") if k in versions))
+    for device in report.get("devices", []):
+        memory = f": {device['free_gib']} of {device['total_gib']} GiB free" if "free_gib" in device else ""
+        layout.label(text=f"{device['device']} {device.get('name', '')}{memory}", icon="DESKTOP")
+    model = report.get("model", {})
+    if model:
+        found = f"found, {model['size_gib']} GiB" if model.get("found") else "not found"
+        layout.label(text=f"Model {model.get('model', '')}: {found}", icon="CHECKMARK" if model.get("found") else "ERROR")

@@ -63,7 +63,8 @@ def prefs(addon, tmp_path):
     prefs.backend_python = required_env("MPD_BACKEND_PYTHON")
     prefs.model = required_env("MPD_TEST_MODEL")
     prefs.output_dir = str(tmp_path / "job folders ü") + os.sep
-    prefs.device, prefs.dtype = "cpu", "float32"
+    prefs.device, prefs.dtype, prefs.engine, prefs.offline = "cpu", "float32", "auto", False
+    prefs.env_folder = str(tmp_path / "environments")
     return prefs
 
 

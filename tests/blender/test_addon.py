@@ -185,7 +185,7 @@ def test_cancel_mid_run_ends_the_process_tree_and_imports_nothing(scene, prefs, 
 def test_backend_failure_is_reported_with_its_message_and_hint(scene, prefs, tmp_path):
     start, end = keyframe_files(tmp_path)
     use_files(scene, start, end, 1, 10)
-    prefs.model = str(tmp_path / "no model here")
+    prefs.model, prefs.engine = str(tmp_path / "no model here"), "svd"
     assert bpy.ops.mpd.generate() == {"FINISHED"}
     state = wait_for_job()
     assert state.state == "FAILED"

@@ -1,0 +1,132 @@
+"""The managed backend environment, from Blender: install, update, cancel, state, doctor report.
+
+The work is ``core.environment.Installer`` (child processes, never Blender's own Python); this
+module keeps one installer, polls it from a timer and mirrors its state on the window manager."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import bpy
+
+from .core.backend_process import BackendMissing, backend_python
+from .core.environment import Installer, status
+
+_installer: Installer | None = None
+TICK_S = 0.5
+
+
+def managed_folder(prefs) -> Path:
+    """The environment's folder: the one the user picked, else the extension's user folder."""
+    if prefs.env_folder:
+        return Path(bpy.path.abspath(prefs.env_folder)) / "mpd-backend-env"
+    try:
+        return Path(bpy.utils.extension_path_user(__package__, path="backend", create=True)) / "env"
+    except ValueError:  # imported as a plain package rather than an installed extension
+        raise BackendMissing("The add-on is not installed as an extension, so it has no user folder: pick an environment folder.") from None
+
+
+def resolve_backend_python(prefs) -> str:
+    """The backend's Python: the explicit preference, else the ready managed environment, else
+    $MPD_BACKEND_PYTHON."""
+    if prefs.backend_python:
+        return backend_python(prefs.backend_python)
+    try:
+        env = status(managed_folder(prefs), prefs.accelerator)
+    except BackendMissing:
+        env = None
+    if env is not None and env.state in ("ready", "needs_update"):
+        return env.python
+    if os.environ.get("MPD_BACKEND_PYTHON"):
+        return backend_python("")
+    message = "No backend environment is installed." if env is None or env.state == "not_installed" else env.message
+    raise BackendMissing(f"{message} Install it in Preferences > Add-ons > MPD Inbetween > Backend.")
+
+
+def is_installing() -> bool:
+    return _installer is not None
+
+
+def env_state(context=None):
+    return (context or bpy.context).window_manager.mpd_env
+
+
+def refresh(context=None) -> None:
+    """Show the environment's state as it is on disk (not while installing)."""
+    from . import preferences
+
+    if _installer is not None:
+        return
+    state = env_state(context)
+    prefs = preferences.get(context)
+    try:
+        env = status(managed_folder(prefs), prefs.accelerator)
+    except BackendMissing as exc:
+        state.state, state.message, state.hint = "failed", str(exc), ""
+        return
+    state.state, state.message, state.hint, state.progress = env.state, env.message, env.hint, 1.0 if env.state == "ready" else 0.0
+    state.report = "" if env.report is None else json.dumps(env.report)
+
+
+def install(context, pip_args=(), extra_env=None) -> Installer:
+    from . import preferences
+
+    global _installer
+    if _installer is not None:
+        raise BackendMissing("An install is already running.")
+    prefs = preferences.get(context)
+    _installer = Installer(managed_folder(prefs), prefs.accelerator, base_python=sys.executable,
+                           pip_args=pip_args, extra_env=extra_env).start()
+    state = env_state(context)
+    state.state, state.message, state.hint, state.progress, state.log_line = "installing", _installer.message, "", 0.0, ""
+    if not bpy.app.timers.is_registered(tick):
+        bpy.app.timers.register(tick, first_interval=TICK_S)
+    return _installer
+
+
+def cancel() -> bool:
+    if _installer is None:
+        return False
+    _installer.cancel()
+    return True
+
+
+def tick():
+    """Advance the install; returns the next interval, or None when it has ended."""
+    global _installer
+    installer = _installer
+    if installer is None:
+        return None
+    state = env_state()
+    result = installer.poll()
+    state.message, state.hint, state.progress = installer.message, installer.hint, installer.progress()
+    state.log_line = installer.last_log_line()
+    from .jobs import redraw
+
+    redraw()
+    if result == "running":
+        return TICK_S
+    _installer = None
+    if result == "cancelled":
+        state.state, state.message = "not_installed", installer.message
+    else:
+        refresh()
+        if result == "failed":
+            state.state, state.message, state.hint = "failed", installer.message, installer.hint
+    return None
+
+
+def register():
+    pass  # the timer starts with an install
+
+
+def unregister():
+    global _installer
+    if _installer is not None:
+        _installer.cancel()
+        _installer = None
+    if bpy.app.timers.is_registered(tick):
+        bpy.app.timers.unregister(tick)

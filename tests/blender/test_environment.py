@@ -1,0 +1,91 @@
+"""The managed backend environment from Blender's preferences: a real install with pip from the
+repo's requirement files, its states, a failed and a cancelled install, and a job run on it."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import bpy
+import pytest
+
+from .conftest import PACKAGE, strips_of, wait_for_job, write_png
+
+
+def env_module():
+    return sys.modules[PACKAGE + ".environment"]
+
+
+def drive_install(until=None, timeout=900):
+    environment = env_module()
+    deadline = time.monotonic() + timeout
+    while environment.tick() is not None:
+        if until and until(environment._installer):
+            return
+        assert time.monotonic() < deadline, bpy.context.window_manager.mpd_env.message
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def managed(prefs, monkeypatch):
+    """No explicit backend Python and no $MPD_BACKEND_PYTHON: only the managed environment counts."""
+    monkeypatch.delenv("MPD_BACKEND_PYTHON", raising=False)
+    prefs.backend_python, prefs.accelerator = "", "cpu"
+    return prefs
+
+
+def test_without_an_environment_generate_says_how_to_install_one(scene, managed, tmp_path):
+    bpy.ops.mpd.env_refresh()
+    assert bpy.context.window_manager.mpd_env.state == "not_installed"
+    settings = scene.mpd_inbetween
+    settings.source, settings.frame_a, settings.frame_b = "FILES", 1, 5
+    settings.start_image = str(write_png(tmp_path / "a.png", 64, 64, (1, 0, 0)))
+    settings.end_image = str(write_png(tmp_path / "b.png", 64, 64, (0, 0, 1)))
+    with pytest.raises(RuntimeError, match="No backend environment is installed.*Install it in Preferences"):
+        bpy.ops.mpd.generate()
+
+
+@pytest.mark.slow
+def test_install_from_the_preferences_then_generate_with_it(scene, managed, tmp_path):
+    assert bpy.ops.mpd.env_install() == {"FINISHED"}
+    state = bpy.context.window_manager.mpd_env
+    assert state.state == "installing"
+    drive_install()
+    assert state.state == "ready", (state.message, state.hint)
+    report = json.loads(state.report)
+    assert report["versions"]["torch"].startswith("2.13.0") and any(d["device"] == "cpu" for d in report["devices"])
+    folder = env_module().managed_folder(managed)
+    assert str(folder).startswith(str(tmp_path)) and (folder / "mpd_env.json").is_file()
+
+    settings = scene.mpd_inbetween
+    settings.source, settings.frame_a, settings.frame_b = "FILES", 1, 5
+    settings.start_image = str(write_png(tmp_path / "a.png", 64, 64, (1, 0, 0)))
+    settings.end_image = str(write_png(tmp_path / "b.png", 64, 64, (0, 0, 1)))
+    assert bpy.ops.mpd.generate() == {"FINISHED"}
+    assert wait_for_job().state == "DONE"
+    (strip,) = strips_of(scene)
+    assert len(strip.elements) == 5
+
+
+def test_a_failed_install_shows_why_and_where_the_log_is(scene, managed):
+    offline_pip = dict(pip_args=("--no-index",), extra_env={"PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": ""})
+    env_module().install(bpy.context, **offline_pip)
+    drive_install(timeout=300)
+    state = bpy.context.window_manager.mpd_env
+    assert state.state == "failed"
+    assert "Installing torch for CPU failed" in state.message and "install.log" in state.hint
+    bpy.ops.mpd.env_refresh()  # the failure is remembered on disk, not only in this session
+    assert state.state == "failed" and "install.log" in state.hint
+
+
+def test_a_cancelled_install_leaves_no_environment(scene, managed):
+    assert bpy.ops.mpd.env_install() == {"FINISHED"}
+    drive_install(until=lambda installer: installer.step >= 1, timeout=300)
+    assert bpy.ops.mpd.env_cancel() == {"FINISHED"}
+    state = bpy.context.window_manager.mpd_env
+    assert state.state == "not_installed" and "removed" in state.message
+    assert not env_module().is_installing()
+    assert not env_module().managed_folder(managed).exists()
+    bpy.ops.mpd.env_refresh()
+    assert state.state == "not_installed"
