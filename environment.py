@@ -1,7 +1,9 @@
-"""The managed backend environment, from Blender: install, update, cancel, state, doctor report.
+"""The managed backend environment and the model, from Blender: install, update, cancel, state,
+doctor report, model download.
 
-The work is ``core.environment.Installer`` (child processes, never Blender's own Python); this
-module keeps one installer, polls it from a timer and mirrors its state on the window manager."""
+The work is ``core.environment.Installer`` and the backend's ``download`` command (child processes,
+never Blender's own Python); this module keeps at most one of each, polls them from a timer and
+mirrors their state on the window manager."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from pathlib import Path
 
 import bpy
 
-from .core.backend_process import BackendMissing, backend_python
+from .core.backend_process import BackendMissing, BackendProcess, backend_python
 from .core.environment import Installer, status
 
 _installer: Installer | None = None
+_download: BackendProcess | None = None
 TICK_S = 0.5
 
 
@@ -88,19 +91,82 @@ def install(context, pip_args=(), extra_env=None) -> Installer:
 
 
 def cancel() -> bool:
-    if _installer is None:
-        return False
-    _installer.cancel()
-    return True
+    """Cancel the install or the download that runs."""
+    if _installer is not None:
+        _installer.cancel()
+        return True
+    if _download is not None:
+        _download.kill()
+        return True
+    return False
+
+
+def is_downloading() -> bool:
+    return _download is not None
+
+
+def start_download(context) -> BackendProcess:
+    """Download the preferences' model with the backend, only when online access is allowed."""
+    from . import preferences
+
+    global _download
+    prefs = preferences.get(context)
+    if prefs.offline or not getattr(bpy.app, "online_access", False):
+        raise BackendMissing(
+            "Online access is off, so nothing is downloaded: allow it in Preferences > System > Network "
+            "(and untick Offline here), or give a local model folder."
+        )
+    if _download is not None or _installer is not None:
+        raise BackendMissing("A download or an install is already running.")
+    command = [resolve_backend_python(prefs), "-m", "mpd_backend", "download", "--model", prefs.model, "--json"]
+    if prefs.accelerator == "cuda":
+        command.append("--fp16")  # fp16 runs on CUDA: half the download
+    _download = BackendProcess(command)
+    state = env_state(context)
+    state.model_state, state.model_message, state.model_progress = "downloading", f"Downloading {prefs.model}", 0.0
+    if not bpy.app.timers.is_registered(tick):
+        bpy.app.timers.register(tick, first_interval=TICK_S)
+    return _download
+
+
+def _download_tick(state) -> bool:
+    """Advance the download; True while it runs."""
+    global _download
+    for event in _download.poll():
+        if event.get("event") == "progress":
+            total = max(1, int(event.get("total", 1)))
+            state.model_progress = min(1.0, int(event.get("step", 0)) / total)
+            state.model_message = f"Downloading: {int(event.get('step', 0)) / 2**30:.2f} of {total / 2**30:.2f} GiB"
+        elif event.get("event") == "done":
+            state.model_state, state.model_message, state.model_progress = "ready", f"Downloaded to {event['folder']}", 1.0
+        elif event.get("event") == "error":
+            hint = f" ({event['hint']})" if event.get("hint") else ""
+            state.model_state, state.model_message = "failed", event.get("message", "The download failed.") + hint
+    if _download.running():
+        return True
+    if state.model_state == "downloading":
+        state.model_state = "failed"
+        state.model_message = "Download stopped." if _download.process.returncode < 0 else f"The download failed: {_download.last_stderr()}"
+    _download = None
+    return False
 
 
 def tick():
-    """Advance the install; returns the next interval, or None when it has ended."""
+    """Advance the install or the download; returns the next interval, or None when both have ended."""
+    from .jobs import redraw
+
+    state = env_state()
+    if _download is not None and _download_tick(state):
+        redraw()
+        return TICK_S
+    return _install_tick(state)
+
+
+def _install_tick(state):
     global _installer
     installer = _installer
     if installer is None:
         return None
-    state = env_state()
     result = installer.poll()
     state.message, state.hint, state.progress = installer.message, installer.hint, installer.progress()
     state.log_line = installer.last_log_line()
@@ -124,9 +190,12 @@ def register():
 
 
 def unregister():
-    global _installer
+    global _installer, _download
     if _installer is not None:
         _installer.cancel()
         _installer = None
+    if _download is not None:
+        _download.kill()
+        _download = None
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)

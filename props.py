@@ -72,6 +72,9 @@ class MPD_PG_env(bpy.types.PropertyGroup):
     progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
     log_line: StringProperty(name="Log")
     report: StringProperty(name="Doctor's Report", description="JSON")
+    model_state: StringProperty(name="Model Download", default="idle")
+    model_message: StringProperty(name="Model Message")
+    model_progress: FloatProperty(name="Model Progress", min=0.0, max=1.0, subtype="FACTOR")
 
 
 classes = (MPD_PG_settings, MPD_PG_shot, MPD_PG_job, MPD_PG_env)

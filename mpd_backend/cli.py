@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 
-from .errors import explain_exception
+from .errors import BackendError, explain_exception
 from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, ErrorCode
 from .report import Reporter
 
@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID))
     doc.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
+    down = commands.add_parser("download", help="download a Hugging Face model into the cache, with progress")
+    down.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID))
+    down.add_argument("--fp16", action="store_true", help="only the fp16 weights (half the download; for CUDA)")
+    down.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
+
     tiny = commands.add_parser("tiny-model", help="write the tiny untrained SVD used by tests and the demo")
     tiny.add_argument("folder")
     return parser
@@ -97,6 +102,25 @@ def cmd_serve(args) -> int:
     return serve({k: getattr(args, k) for k in ("engine", "model", "device", "dtype", "offload", "offline")})
 
 
+def cmd_download(args) -> int:
+    from .download import download
+    from .generate import quiet_libraries
+
+    report = Reporter(args.json)
+    try:
+        quiet_libraries()
+        folder = download(args.model, report, fp16_variant=args.fp16)
+    except KeyboardInterrupt:
+        report.error(BackendError(ErrorCode.CANCELLED, "Download cancelled; what was fetched stays in the cache."))
+        return 130
+    except Exception as exc:
+        err = explain_exception(exc)
+        report.error(err)
+        return err.exit_code
+    report.model_ready(str(folder))
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from .doctor import doctor_report, format_report
 
@@ -119,5 +143,6 @@ def cmd_tiny_model(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"generate": cmd_generate, "serve": cmd_serve, "doctor": cmd_doctor, "tiny-model": cmd_tiny_model}
+    commands = {"generate": cmd_generate, "serve": cmd_serve, "download": cmd_download, "doctor": cmd_doctor,
+                "tiny-model": cmd_tiny_model}
     return commands[args.command](args)

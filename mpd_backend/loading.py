@@ -93,7 +93,7 @@ def resolve_dtype(dtype: str, device: str):
     return getattr(torch, dtype)
 
 
-def model_cache_folder(model_id: str, token: str | None, offline: bool, fp16_variant: bool) -> Path:
+def model_cache_folder(model_id: str, token: str | None, offline: bool, fp16_variant: bool, tqdm_class=None) -> Path:
     """The local snapshot of a hub model, downloaded (configs and safetensors only) unless offline."""
     from huggingface_hub import snapshot_download
 
@@ -104,6 +104,7 @@ def model_cache_folder(model_id: str, token: str | None, offline: bool, fp16_var
             allow_patterns=["model_index.json", "*.json", "*.txt", weights],
             token=token,
             local_files_only=offline,
+            tqdm_class=tqdm_class,
         )
     )
 

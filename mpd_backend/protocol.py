@@ -7,7 +7,8 @@ The backend writes events as JSON lines on stdout (``generate --json`` and ``ser
     {"event": "done",     "protocol": 1, "frames": 48, "manifest": "/abs/job/manifest.json", "reused": false}
     {"event": "error",    "protocol": 1, "code": "bad_input", "message": "...", "hint": "..."}
 
-Phases, in order: "load", "denoise", "write". A job folder is complete when its ``manifest.json``
+Phases, in order: "load", "denoise" (svd) or "interpolate" (flow), "write"; ``download`` reports
+"download" (bytes) and ends with ``{"event": "done", "folder": ...}``. A job folder is complete when its ``manifest.json``
 exists; it is written last, atomically.
 
 ``serve`` (a worker: the model loaded once, jobs one after another) reads requests as JSON lines on
@@ -76,6 +77,11 @@ def log_event(message: str) -> dict:
 
 def done_event(frames: int, manifest: str, reused: bool = False) -> dict:
     return _event("done", frames=frames, manifest=manifest, reused=reused)
+
+
+def model_ready_event(folder: str) -> dict:
+    """The end of ``download``: a "done" event with the model's local folder."""
+    return _event("done", folder=folder)
 
 
 def ready_event(model: str, device: str, dtype: str, load_s: float, engine: str = "svd") -> dict:

@@ -6,7 +6,7 @@ import sys
 import threading
 
 from .errors import BackendError
-from .protocol import done_event, encode_event, error_event, log_event, progress_event
+from .protocol import done_event, encode_event, error_event, log_event, model_ready_event, progress_event
 
 _write_lock = threading.Lock()  # serve's reader thread and its jobs share stdout
 
@@ -41,6 +41,10 @@ class Reporter:
     def done(self, frames: int, manifest: str, reused: bool = False):
         how = "reused" if reused else "done"
         self._emit(done_event(frames, manifest, reused), f"{how}: {frames} frames, manifest {manifest}")
+
+    def model_ready(self, folder: str):
+        """The end of a download: the model's local folder."""
+        self._emit(model_ready_event(folder), f"done: the model is in {folder}")
 
     def error(self, err: BackendError):
         if self.json_events:

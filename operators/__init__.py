@@ -12,6 +12,7 @@ from .import_job import MPD_OT_import_job
 from .keyframes_from_files import MPD_OT_keyframes_from_files
 from .keyframes_from_scene import MPD_OT_keyframes_from_scene
 from .keyframes_from_strips import MPD_OT_keyframes_from_strips
+from .model_download import MPD_OT_model_download
 from .rerun import MPD_OT_rerun
 
 classes = (
@@ -26,6 +27,7 @@ classes = (
     MPD_OT_env_install,
     MPD_OT_env_cancel,
     MPD_OT_env_refresh,
+    MPD_OT_model_download,
 )
 
 

@@ -40,6 +40,8 @@ def draw_preferences(prefs, layout):
     col = box.column()
     col.prop(prefs, "engine")
     col.prop(prefs, "model")
+    draw_model_status(box, prefs, wm.mpd_env)
+    col = box.column()
     col.prop(prefs, "offline")
     col.prop(prefs, "device")
     col.prop(prefs, "dtype")
@@ -51,6 +53,31 @@ def draw_preferences(prefs, layout):
         box.label(text=f"GPU memory at {width}x{height}, 25 frames: about {estimate['peak_gib']} GiB (rough estimate)", icon="MEMORY")
 
     layout.prop(prefs, "output_dir")
+
+
+def draw_model_status(layout, prefs, env):
+    import bpy
+
+    from ..core.models import model_presence
+
+    presence = model_presence(bpy.path.abspath(prefs.model) if prefs.model.startswith("//") else prefs.model)
+    if presence.found:
+        layout.label(text=f"On this machine: {presence.size_gib} GiB in {presence.folder}", icon="CHECKMARK")
+    else:
+        layout.label(text="Not on this machine", icon="ERROR")
+    if env.model_state == "downloading":
+        layout.progress(factor=env.model_progress, type="BAR", text=env.model_message)
+        layout.operator("mpd.env_cancel", icon="CANCEL")
+        return
+    if env.model_message and env.model_state != "idle":
+        layout.label(text=env.model_message, icon="ERROR" if env.model_state == "failed" else "INFO")
+    if not presence.found:
+        online = getattr(bpy.app, "online_access", False) and not prefs.offline
+        row = layout.row()
+        row.enabled = online
+        row.operator("mpd.model_download", icon="IMPORT")
+        if not online:
+            layout.label(text="Downloads need online access (Preferences > System > Network)")
 
 
 def draw_report(layout, report):

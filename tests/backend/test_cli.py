@@ -1,8 +1,6 @@
 """The command line as a user runs it: a real backend process on the tiny model."""
 
-import http.server
 import json
-import threading
 
 import pytest
 import torch
@@ -12,6 +10,7 @@ from mpd_backend.errors import explain_exception
 from mpd_backend.protocol import DEFAULT_MODEL_ID, decode_event
 
 from .conftest import keyframe_image, run_backend
+from .fake_hub import FakeHub
 
 TINY_ARGS = ("--steps", "3", "--height", "64", "--width", "64", "--seed", "7")
 
@@ -164,31 +163,11 @@ def test_offline_without_a_cached_copy(keyframe_files, tmp_path):
     assert "not in the local cache and downloading is off" in one_error_line(result)
 
 
-class GatedHub(http.server.BaseHTTPRequestHandler):
-    """A loopback stand-in for the hub that answers every request as a gated repository does."""
-
-    def _gated(self):
-        self.send_response(401)
-        self.send_header("X-Error-Code", "GatedRepo")
-        self.send_header("X-Error-Message", "Access to model is restricted.")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_GET = do_HEAD = _gated
-
-    def log_message(self, *args):
-        pass
-
-
-def test_gated_model_without_a_token(keyframe_files, tmp_path):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GatedHub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        env = {"HF_ENDPOINT": f"http://127.0.0.1:{server.server_port}", "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": ""}
+def test_gated_model_without_a_token(tiny_model_dir, keyframe_files, tmp_path):
+    with FakeHub(DEFAULT_MODEL_ID, tiny_model_dir, gated=True) as hub:
+        env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": ""}
         result = run_backend("generate", "--start", keyframe_files[0], "--end", keyframe_files[1],
                              "--out", tmp_path / "j", "--model", DEFAULT_MODEL_ID, "--engine", "svd", "--json", env=env)
-    finally:
-        server.shutdown()
     assert result.returncode == 1
     assert "The model is gated" in one_error_line(result)
     assert "HF_TOKEN" in result.stderr

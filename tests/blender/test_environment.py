@@ -4,6 +4,7 @@ repo's requirement files, its states, a failed and a cancelled install, and a jo
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -89,3 +90,52 @@ def test_a_cancelled_install_leaves_no_environment(scene, managed):
     assert not env_module().managed_folder(managed).exists()
     bpy.ops.mpd.env_refresh()
     assert state.state == "not_installed"
+
+
+def drive_download(timeout=300):
+    environment = env_module()
+    deadline = time.monotonic() + timeout
+    while environment.tick() is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return bpy.context.window_manager.mpd_env
+
+
+def test_model_download_only_with_online_access_then_used_from_the_cache(scene, prefs, tmp_path, monkeypatch):
+    from importlib import import_module
+
+    from tests.backend.fake_hub import FakeHub
+
+    models = import_module(PACKAGE + ".core.models")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    system = bpy.context.preferences.system
+    prefs.model, prefs.engine = "test-org/tiny-svd", "svd"
+    assert not models.model_presence(prefs.model).found
+
+    system.use_online_access = False
+    with pytest.raises(RuntimeError, match="Online access is off"):
+        bpy.ops.mpd.model_download()
+    assert not env_module().is_downloading()
+
+    system.use_online_access = True
+    try:
+        with FakeHub("test-org/tiny-svd", os.environ["MPD_TEST_MODEL"]) as hub:
+            monkeypatch.setenv("HF_ENDPOINT", hub.url)
+            assert bpy.ops.mpd.model_download() == {"FINISHED"}
+            state = drive_download()
+    finally:
+        system.use_online_access = False
+    assert state.model_state == "ready", state.model_message
+    presence = models.model_presence(prefs.model)
+    assert presence.found and presence.size_gib > 0 and str(tmp_path / "hf") in presence.folder
+
+    # Offline now (online access is off again): the job runs on the cached copy.
+    settings = scene.mpd_inbetween
+    settings.source, settings.frame_a, settings.frame_b = "FILES", 1, 4
+    settings.start_image = str(write_png(tmp_path / "a.png", 64, 64, (1, 0, 0)))
+    settings.end_image = str(write_png(tmp_path / "b.png", 64, 64, (0, 0, 1)))
+    assert bpy.ops.mpd.generate() == {"FINISHED"}
+    job = wait_for_job()
+    assert job.state == "DONE", job.message
+    (strip,) = strips_of(scene)
+    assert strip["mpd_inbetween"]["model"] == "test-org/tiny-svd" and strip["mpd_inbetween"]["offline"]

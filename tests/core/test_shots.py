@@ -91,3 +91,27 @@ def test_summary(batch):
     plan[0].status = "reused"
     plan[1].status, plan[1].reason = "failed", "cannot read"
     assert batch.summary(plan) == "3 shots: 1 done (1 reused), 1 failed, 1 skipped. Failed: B-C: cannot read"
+
+
+def test_model_presence_in_a_folder_and_in_the_hub_cache(addon_package, tmp_path, monkeypatch):
+    import importlib
+    import shutil
+
+    models = importlib.import_module("mpd_inbetween.core.models")
+    folder = tmp_path / "my model"
+    for part in ("unet", "vae", "image_encoder", "scheduler", "feature_extractor"):
+        (folder / part).mkdir(parents=True)
+    (folder / "model_index.json").write_text("{}")
+    (folder / "unet" / "w.safetensors").write_bytes(b"x" * 1000)
+    presence = models.model_presence(str(folder))
+    assert presence.found and presence.size_bytes == 1002
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    assert not models.model_presence("org/name").found
+    shutil.copytree(folder, tmp_path / "hf/hub/models--org--name/snapshots/abc123")
+    presence = models.model_presence("org/name")
+    assert presence.found and presence.folder.endswith("snapshots/abc123") and presence.size_bytes == 1002
+    (tmp_path / "hf/hub/models--org--name/snapshots/abc123/unet/w.safetensors").unlink()
+    shutil.rmtree(tmp_path / "hf/hub/models--org--name/snapshots/abc123/vae")
+    assert not models.model_presence("org/name").found  # an incomplete snapshot is not a model
