@@ -7,12 +7,4 @@ from .view3d import MPD_PT_view3d
 
 classes = (MPD_PT_sequencer, MPD_PT_view3d)
 
-
-def register():
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(classes)  # unregisters in reverse

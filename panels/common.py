@@ -5,6 +5,17 @@ SHOT_ICONS = {"done": "CHECKMARK", "reused": "CHECKMARK", "failed": "ERROR", "sk
               "cancelled": "CANCEL", "running": "SORTTIME", "queued": "TIME"}
 
 
+class InbetweenPanel:
+    """The sidebar tab "Inbetween"; subclasses name the editor."""
+
+    bl_label = "Inbetween"
+    bl_region_type = "UI"
+    bl_category = "Inbetween"
+
+    def draw(self, context):
+        draw_inbetween_panel(self.layout, context)
+
+
 def draw_inbetween_panel(layout, context):
     settings = context.scene.mpd_inbetween
     layout.use_property_split = True

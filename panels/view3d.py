@@ -1,14 +1,8 @@
 import bpy
 
-from .common import draw_inbetween_panel
+from .common import InbetweenPanel
 
 
-class MPD_PT_view3d(bpy.types.Panel):
-    bl_label = "Inbetween"
+class MPD_PT_view3d(InbetweenPanel, bpy.types.Panel):
     bl_idname = "MPD_PT_view3d"
     bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "Inbetween"
-
-    def draw(self, context):
-        draw_inbetween_panel(self.layout, context)
