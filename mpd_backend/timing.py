@@ -11,10 +11,6 @@ def resample_times(generated: int, wanted: int) -> list[float]:
     return [j * (generated - 1) / (wanted - 1) for j in range(wanted)]
 
 
-def resample_indices(generated: int, wanted: int) -> list[int]:
-    """For each of ``wanted`` output frames, the generated frame nearest in time."""
-    return [round(t) for t in resample_times(generated, wanted)]
-
 
 def generation_size(width: int, height: int, native=(1024, 576), multiple: int = 64) -> tuple[int, int]:
     """A (width, height) of multiples of ``multiple`` with about the native pixel count, keeping
