@@ -19,6 +19,7 @@ from .core.environment import Installer, status
 
 _installer: Installer | None = None
 _download: BackendProcess | None = None
+_doctor: tuple | None = None  # (process, its stdout file) while the doctor runs
 TICK_S = 0.5
 
 
@@ -72,6 +73,50 @@ def refresh(context=None) -> None:
         return
     state.state, state.message, state.hint, state.progress = env.state, env.message, env.hint, 1.0 if env.state == "ready" else 0.0
     state.report = "" if env.report is None else json.dumps(env.report)
+
+
+def run_doctor(context=None) -> bool:
+    """Ask the backend's doctor again (versions, devices, free memory, the model), in the
+    background; its report replaces the one from install time. False when there is no backend."""
+    import subprocess
+    import tempfile
+
+    from . import preferences
+    from .core.backend_process import EXTENSION_ROOT
+
+    global _doctor
+    prefs = preferences.get(context)
+    try:
+        python = resolve_backend_python(prefs)
+    except BackendMissing:
+        return False
+    if _doctor is not None:
+        return True
+    out = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+    command = [python, "-m", "mpd_backend", "doctor", "--json", "--model", prefs.model]
+    env = {**os.environ, "PYTHONPATH": str(EXTENSION_ROOT)}
+    _doctor = (subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env), out)
+    env_state(context).log_line = "Asking the doctor..."
+    if not bpy.app.timers.is_registered(tick):
+        bpy.app.timers.register(tick, first_interval=TICK_S)
+    return True
+
+
+def _doctor_tick(state) -> bool:
+    """Collect the doctor's report; True while it runs."""
+    global _doctor
+    process, out = _doctor
+    if process.poll() is None:
+        return True
+    out.seek(0)
+    try:
+        state.report = json.dumps(json.loads(out.read()))
+        state.log_line = ""
+    except ValueError:
+        state.log_line = f"The doctor could not run (exit status {process.returncode})."
+    out.close()
+    _doctor = None
+    return False
 
 
 def install(context, pip_args=(), extra_env=None) -> Installer:
@@ -156,7 +201,11 @@ def tick():
     from .jobs import redraw
 
     state = env_state()
-    if _download is not None and _download_tick(state):
+    running = [
+        _download is not None and _download_tick(state),
+        _doctor is not None and _doctor_tick(state),
+    ]
+    if any(running):
         redraw()
         return TICK_S
     return _install_tick(state)
@@ -190,12 +239,18 @@ def register():
 
 
 def unregister():
-    global _installer, _download
+    global _installer, _download, _doctor
     if _installer is not None:
         _installer.cancel()
         _installer = None
     if _download is not None:
         _download.kill()
         _download = None
+    if _doctor is not None:
+        from .core.backend_process import kill_tree
+
+        kill_tree(_doctor[0])
+        _doctor[1].close()
+        _doctor = None
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)

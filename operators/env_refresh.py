@@ -4,7 +4,8 @@ from .. import environment
 
 
 class MPD_OT_env_refresh(bpy.types.Operator):
-    """Read the managed environment's state and doctor's report again"""
+    """Read the backend environment's state again and ask its doctor for a fresh report (devices,
+    free memory, whether the model is found)"""
 
     bl_idname = "mpd.env_refresh"
     bl_label = "Refresh"
@@ -12,4 +13,5 @@ class MPD_OT_env_refresh(bpy.types.Operator):
 
     def execute(self, context):
         environment.refresh(context)
+        environment.run_doctor(context)
         return {"FINISHED"}

@@ -59,6 +59,13 @@ def test_install_from_the_preferences_then_generate_with_it(scene, managed, tmp_
     folder = env_module().managed_folder(managed)
     assert str(folder).startswith(str(tmp_path)) and (folder / "mpd_env.json").is_file()
 
+    # Refresh asks the environment's doctor again, about the model chosen now.
+    assert report["model"]["model"] != managed.model  # install time asked about the default model
+    assert bpy.ops.mpd.env_refresh() == {"FINISHED"}
+    drive_install()  # the same timer collects the doctor's report
+    fresh = json.loads(state.report)
+    assert fresh["model"]["model"] == managed.model and fresh["model"]["found"]
+
     settings = scene.mpd_inbetween
     settings.source, settings.frame_a, settings.frame_b = "FILES", 1, 5
     settings.start_image = str(write_png(tmp_path / "a.png", 64, 64, (1, 0, 0)))
