@@ -209,9 +209,7 @@ def unregister():
     """Leave nothing behind: the worker's process tree and the timer."""
     global _batch
     if _batch is not None:
-        _batch.process.stop()
-        if _batch.staging:
-            shutil.rmtree(_batch.staging, ignore_errors=True)
+        jobs.abandon(_batch.process, _batch.staging)
         _batch = None
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)

@@ -219,6 +219,13 @@ def draw_status(self, context):
         self.layout.operator("mpd.cancel", text="", icon="CANCEL")
 
 
+def abandon(process: BackendProcess, staging: str | None) -> None:
+    """Stop a backend now and remove its temporary keyframes: for unregister, which cannot wait."""
+    process.stop()
+    if staging:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def register():
     bpy.types.STATUSBAR_HT_header.append(draw_status)
 
@@ -227,9 +234,7 @@ def unregister():
     """Leave nothing behind: the process tree, the timer and the status-bar drawing."""
     global _job
     if _job is not None:
-        _job.process.stop()
-        if _job.staging:
-            shutil.rmtree(_job.staging, ignore_errors=True)
+        abandon(_job.process, _job.staging)
         _job = None
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)
