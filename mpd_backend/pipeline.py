@@ -45,22 +45,36 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         z = self.vae.encode(pixels).latent_dist.mode()
         return z.float() * self.vae.config.scaling_factor
 
+    # Run both paths of a parallel step (trf, mpd-trf's late phase) as one UNet batch.
+    batch_parallel_paths = True
+
     def _make_denoiser(self, conditions, added_time_ids, sigmas, timesteps):
-        """``denoise(x, i, keyframe) -> (x0_uncond, x0_cond)``: one UNet call on the CFG pair."""
+        """``denoise(x, i, keyframe) -> (x0_uncond, x0_cond)``: one UNet call on the CFG pair;
+        ``denoise.pair(x_fwd, x_bwd, i)``: both paths' CFG pairs in one UNet call."""
         unet_dtype = self.unet.dtype
 
-        def denoise(x: torch.Tensor, i: int, keyframe: str):
-            embeddings, image_latents = conditions[keyframe]
+        def unet_x0(inputs, i):
+            """x0 for each (x, keyframe) in ``inputs``, as (uncond, cond) pairs, from one UNet call."""
             sigma = float(sigmas[i])
-            x_in = torch.cat([x, x]) / (sigma**2 + 1) ** 0.5
-            x_in = torch.cat([x_in.to(unet_dtype), image_latents], dim=2)
+            x_in = torch.cat([torch.cat([x, x]) for x, _ in inputs]) / (sigma**2 + 1) ** 0.5
+            image_latents = torch.cat([conditions[key][1] for _, key in inputs])
+            embeddings = torch.cat([conditions[key][0] for _, key in inputs])
             v = self.unet(
-                x_in, timesteps[i], encoder_hidden_states=embeddings, added_time_ids=added_time_ids, return_dict=False
+                torch.cat([x_in.to(unet_dtype), image_latents], dim=2), timesteps[i], encoder_hidden_states=embeddings,
+                added_time_ids=added_time_ids.repeat(len(inputs), 1), return_dict=False,
             )[0].float()
-            v_uncond, v_cond = v.chunk(2)
             c_out, c_skip = -sigma / (sigma**2 + 1) ** 0.5, 1 / (sigma**2 + 1)
-            return v_uncond * c_out + x * c_skip, v_cond * c_out + x * c_skip
+            pairs = []
+            for (x, _), v_pair in zip(inputs, v.chunk(len(inputs))):
+                v_uncond, v_cond = v_pair.chunk(2)
+                pairs.append((v_uncond * c_out + x * c_skip, v_cond * c_out + x * c_skip))
+            return pairs
 
+        def denoise(x: torch.Tensor, i: int, keyframe: str):
+            return unet_x0([(x, keyframe)], i)[0]
+
+        if self.batch_parallel_paths and END in conditions:
+            denoise.pair = lambda x_fwd, x_bwd, i: tuple(unet_x0([(x_fwd, START), (x_bwd, END)], i))
         return denoise
 
     @torch.no_grad()

@@ -12,6 +12,10 @@ estimates. Latents are ``[B, T, C, h, w]``; frame 0 is the start keyframe, frame
 caller's generator. ``callback(i, x)`` is called after every denoising step and may return
 replacement latents. No function keeps state between calls.
 
+Where both paths of a step see the same x (trf, the late phase of mpd-trf), a denoiser may offer
+``denoise.pair(x_fwd, x_bwd, i)`` to evaluate both at once, as one UNet batch; it counts as two
+evaluations of D and must return what two calls would.
+
 The sampler classes at the bottom carry the parameters and defaults of each sampler so that a
 caller can pass ``MPD(gamma=0.3)`` instead of editing code.
 """
@@ -66,6 +70,14 @@ def frame_ramp(lo: float, hi: float, x: torch.Tensor) -> torch.Tensor:
 
 def cfg(x0_uncond: torch.Tensor, x0_cond: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return x0_uncond + scale * (x0_cond - x0_uncond)
+
+
+def denoise_both(denoise: Denoiser, x: torch.Tensor, i: int):
+    """D on the forward path (x, start) and the backward path (R(x), end): one batch when the
+    denoiser can, else two calls."""
+    if hasattr(denoise, "pair"):
+        return denoise.pair(x, R(x), i)
+    return denoise(x, i, START), denoise(R(x), i, END)
 
 
 def _sigma_pair(sigmas: torch.Tensor, i: int) -> tuple[float, float]:
@@ -167,8 +179,7 @@ def sample_mpd(denoise, x, sigmas, *, z_start, z_end, noise_like, gamma=0.2, ite
 def fusion_round(denoise: Denoiser, x, i, sigmas) -> torch.Tensor:
     """Both paths on the same x, fused with ``w = linspace(1, 0, T)``; CFG++ with the forward uncond."""
     sigma, sigma_next = _sigma_pair(sigmas, i)
-    x0f_uncond, x0f_cond = denoise(x, i, START)
-    _, x0b_cond = denoise(R(x), i, END)
+    (x0f_uncond, x0f_cond), (_, x0b_cond) = denoise_both(denoise, x, i)
     w = frame_ramp(1.0, 0.0, x)
     return w * x0f_cond + (1 - w) * R(x0b_cond) + sigma_next * (x - x0f_uncond) / sigma
 
@@ -216,10 +227,11 @@ def trf_step_ids(num_steps: int, jump_length=5, jump_n_sample=2, repeat_step_rat
 
 def trf_step(denoise: Denoiser, x, i, sigmas, guidance) -> torch.Tensor:
     sigma, sigma_next = _sigma_pair(sigmas, i)
-    x0f = cfg(*denoise(x, i, START), guidance)
+    forward, backward = denoise_both(denoise, x, i)
+    x0f = cfg(*forward, guidance)
     euler_fwd = euler(x, x0f, x0f, sigma, sigma_next)
     y = R(x)
-    x0b = cfg(*denoise(y, i, END), guidance)  # the ramp runs in the backward path's own frame order
+    x0b = cfg(*backward, guidance)  # the ramp runs in the backward path's own frame order
     euler_bwd = euler(y, x0b, x0b, sigma, sigma_next)
     w = frame_ramp(1.0, 0.0, x)
     return w * euler_fwd + (1 - w) * R(euler_bwd)
@@ -274,6 +286,8 @@ class Sampler:
         return num_steps
 
     def unet_calls(self, num_steps: int) -> int:
+        """Evaluations of D (one CFG pair each) for ``num_steps``: the spec's UNet-call count. With
+        ``denoise.pair`` two of them may share one UNet launch."""
         raise NotImplementedError
 
     def with_options(self, **options) -> "Sampler":

@@ -22,7 +22,7 @@ def seeded(seed):
 
 @contextlib.contextmanager
 def counting_unet(pipe):
-    """Wrap the UNet's forward to count calls (each call is one CFG pair)."""
+    """Wrap the UNet's forward to record each call's batch: 2 per evaluation of D (one CFG pair)."""
     calls = []
     original = pipe.unet.forward
 
@@ -81,8 +81,23 @@ def test_unet_calls_match_the_spec(pipe, keyframes, name, steps, expected):
     with counting_unet(pipe) as calls:
         pipe(*keyframes, sampler=name, num_inference_steps=steps, height=32, width=32, num_frames=4,
              generator=seeded(0), output_type="latent")
-    assert len(calls) == expected == get_sampler(name).unet_calls(steps)
-    assert set(calls) == {2}  # every call is one CFG pair
+    assert sum(calls) // 2 == expected == get_sampler(name).unet_calls(steps)  # evaluations of D
+    assert set(calls) <= {2, 4}  # one CFG pair, or both paths' pairs in one batch
+
+
+@pytest.mark.parametrize("name, steps, launches", [("trf", 50, 55), ("mpd-trf", 10, 3 + 36)])
+def test_parallel_paths_in_one_batch_change_nothing_but_the_launches(pipe, keyframes, name, steps, launches):
+    outputs = {}
+    for batched in (False, True):
+        pipe.batch_parallel_paths = batched
+        try:
+            with counting_unet(pipe) as calls:
+                outputs[batched] = pipe(*keyframes, sampler=name, num_inference_steps=steps, height=32, width=32,
+                                        num_frames=4, generator=seeded(0), output_type="latent").frames
+        finally:
+            pipe.batch_parallel_paths = True
+        assert len(calls) == (launches if batched else get_sampler(name).unet_calls(steps))
+    torch.testing.assert_close(outputs[True], outputs[False], rtol=0, atol=1e-5)
 
 
 def test_sampler_object_carries_its_parameters(pipe, keyframes):
