@@ -8,6 +8,7 @@ job folders.
 
 from __future__ import annotations
 
+import glob
 import json
 import shutil
 import time
@@ -49,11 +50,7 @@ def is_running() -> bool:
 
 def earlier_jobs(root: Path, shot: Shot) -> list[str]:
     """Job folders of earlier runs of this shot: candidates for reuse (the worker checks them)."""
-    return sorted(str(p) for p in root.glob(glob_escape(safe_name(shot.name)) + "_*") if p.is_dir())
-
-
-def glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+    return sorted(str(p) for p in root.glob(glob.escape(safe_name(shot.name)) + "_*") if p.is_dir())
 
 
 def start(context, shots: list[Shot], keyframes: dict[int, str], staging: str | None = None) -> RunningBatch:

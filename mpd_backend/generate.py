@@ -170,14 +170,16 @@ def run_job(request: JobRequest, report, pipe=None, should_stop=lambda: False) -
     engine = "svd" if pipe is not None else resolve_engine(request)
     if engine == "svd" and (request.width is None or request.height is None):
         request.width, request.height = generation_size(*start.size)
-    if request.seed is not None and request.reuse:
-        earlier = find_reusable(request, fingerprint(request, hashes, engine))
+    reusable = request.seed is not None and request.reuse  # a drawn seed never matches an earlier job
+    if request.seed is None:
+        request.seed = random.randrange(2**32)
+    wanted = fingerprint(request, hashes, engine)
+    if reusable:
+        earlier = find_reusable(request, wanted)
         if earlier is not None:
             report.log(f"reused {earlier.parent}: same keyframes and parameters")
             return JobResult(earlier, len(read_manifest(earlier.parent)["frames"]), reused=True)
     folder = create_job_folder(request.out)
-    if request.seed is None:
-        request.seed = random.randrange(2**32)
     for note in request.notes:
         report.log("note: " + note)
     write_keyframes(folder, start, end)
@@ -187,6 +189,8 @@ def run_job(request: JobRequest, report, pipe=None, should_stop=lambda: False) -
         frames, record = generate_flow(request, start, end, report)
     else:
         frames, record = generate_svd(request, start, end, report, pipe, should_stop)
+    # What decided the frames, plus what the engine settled at run time (device, dtype, count).
+    record["parameters"] = {**{k: v for k, v in wanted.items() if k != "keyframes"}, **record["parameters"]}
     if should_stop():
         raise JobCancelled()
     t0 = time.perf_counter()
@@ -198,7 +202,7 @@ def run_job(request: JobRequest, report, pipe=None, should_stop=lambda: False) -
         names,
         protocol=PROTOCOL_VERSION,
         engine=engine,
-        fingerprint=fingerprint(request, hashes, engine),
+        fingerprint=wanted,
         keyframes={"start": str(request.start), "end": str(request.end)},
         size=list(start.size),
         notes=request.notes,
@@ -216,7 +220,7 @@ def generate_flow(request: JobRequest, start, end, report):
     report.log(f"flow engine: {wanted} frames at {start.size[0]}x{start.size[1]}")
     t0 = time.perf_counter()
     frames = flow_inbetweens(start, end, wanted, on_frame=lambda n, of: report.progress("interpolate", n, of))
-    return frames, {"parameters": {"engine": "flow", "frames": wanted}, "timings": {"interpolate_s": time.perf_counter() - t0}}
+    return frames, {"parameters": {"frames": wanted}, "timings": {"interpolate_s": time.perf_counter() - t0}}
 
 
 def generate_svd(request: JobRequest, start, end, report, pipe, should_stop):
@@ -279,21 +283,7 @@ def generate_svd(request: JobRequest, start, end, report, pipe, should_stop):
     return frames, {
         "generated_frames": len(video),
         "time_map": resample_times(len(video), wanted),
-        "parameters": {
-            "engine": "svd",
-            "sampler": sampler.name,
-            "sampler_options": asdict(sampler),
-            "model": request.model,
-            "steps": steps,
-            "seed": request.seed,
-            "width": request.width,
-            "height": request.height,
-            "fps": request.fps if request.fps is not None else sampler.default_fps,
-            "motion_bucket_id": request.motion_bucket_id,
-            "noise_aug_strength": request.noise_aug_strength,
-            "device": str(pipe.device),
-            "dtype": str(pipe.dtype).removeprefix("torch."),
-        },
+        "parameters": {"device": str(pipe.device), "dtype": str(pipe.dtype).removeprefix("torch.")},
         "model": {"source": request.model, "folder": str(pipe.config._name_or_path), "num_frames": pipe.unet.config.num_frames},
         "timings": timings,
     }

@@ -31,18 +31,16 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
     ``InbetweenPipeline.from_pretrained("stabilityai/stable-video-diffusion-img2vid-xt")``.
     """
 
-    def _condition(self, image: KeyframeImage, height, width, aug_noise, device):
-        """CFG-pair conditioning for one keyframe: CLIP embedding and noise-augmented VAE latent."""
+    def _condition(self, image: KeyframeImage, pixels: torch.Tensor, aug_noise, device):
+        """CFG-pair conditioning for one keyframe: CLIP embedding and noise-augmented VAE latent.
+        ``pixels``: the keyframe preprocessed to the generation size."""
         embeddings = self._encode_image(image, device, 1, True)
-        pixels = self.video_processor.preprocess(image, height=height, width=width).to(device)
-        pixels = pixels + aug_noise
-        latents = self._encode_vae_image(pixels, device=device, num_videos_per_prompt=1, do_classifier_free_guidance=True)
+        latents = self._encode_vae_image(pixels + aug_noise, device=device, num_videos_per_prompt=1, do_classifier_free_guidance=True)
         return embeddings, latents.to(embeddings.dtype)
 
-    def _keyframe_target(self, image: KeyframeImage, height, width, device) -> torch.Tensor:
+    def _keyframe_target(self, pixels: torch.Tensor) -> torch.Tensor:
         """Clean keyframe latent ``z = mode(E(I)) * scaling_factor`` in float32 (the spec's DDS target)."""
-        pixels = self.video_processor.preprocess(image, height=height, width=width).to(device, self.vae.dtype)
-        z = self.vae.encode(pixels).latent_dist.mode()
+        z = self.vae.encode(pixels.to(self.vae.dtype)).latent_dist.mode()
         return z.float() * self.vae.config.scaling_factor
 
     # Run both paths of a parallel step (trf, mpd-trf's late phase) as one UNet batch.
@@ -152,13 +150,15 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         needs_upcasting = self.vae.dtype == torch.float16 and self.vae.config.force_upcast
         if needs_upcasting:
             self.vae.to(dtype=torch.float32)
-        conditions = {START: self._condition(start_image, height, width, aug_start, device)}
+        keyframes = {START: (start_image, aug_start)}
         if sampler.uses_end_keyframe:
-            conditions[END] = self._condition(end_image, height, width, aug_end, device)
+            keyframes[END] = (end_image, aug_end)
+        pixels = {key: self.video_processor.preprocess(image, height=height, width=width).to(device)
+                  for key, (image, _) in keyframes.items()}
+        conditions = {key: self._condition(image, pixels[key], aug, device) for key, (image, aug) in keyframes.items()}
         z_start = z_end = None
         if sampler.uses_keyframe_targets:
-            z_start = self._keyframe_target(start_image, height, width, device)
-            z_end = self._keyframe_target(end_image, height, width, device)
+            z_start, z_end = self._keyframe_target(pixels[START]), self._keyframe_target(pixels[END])
         if needs_upcasting:
             self.vae.to(dtype=torch.float16)
         conditions = {
