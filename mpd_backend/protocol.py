@@ -17,11 +17,12 @@ stdin, and adds ``"id"`` to every event of a job:
     {"request": "generate", "protocol": 1, "id": "shot-010", "job": {"start": ..., "end": ..., "out": ...,
                                                                        "frames": 24, "seed": 0, ...}}
     {"request": "cancel", "protocol": 1, "id": "shot-010"}      the running or a queued job
-    {"request": "shutdown", "protocol": 1}                       also: end of stdin
+    {"request": "shutdown", "protocol": 1}                       after the jobs already sent
 
 It answers ``{"event": "ready", "engine": ..., "model": ..., "device": ..., "dtype": ..., "load_s": ...}``
 once the model is loaded (engine "flow": nothing to load), the job events above for each job (a failed job does not stop the worker), and
-``{"event": "bye"}`` before it exits. ``job`` takes the fields of ``generate.JobRequest``; ``reuse``
+``{"event": "bye"}`` before it exits. The end of stdin (the parent is gone) cancels the running
+job and the queued ones, then ``bye``. ``job`` takes the fields of ``generate.JobRequest``; ``reuse``
 lists earlier job folders whose result is reused when their fingerprint (keyframe pixels and
 parameters) matches, answered by ``done`` with ``"reused": true``.
 """

@@ -22,11 +22,12 @@ class Worker:
         self.defaults = defaults  # model, device, dtype, offload, offline: fixed for the worker's life
         self.queue: queue.Queue = queue.Queue()
         self.cancelled: set[str] = set()
-        self.running_id: str | None = None
+        self.abandoned = False
         self.lock = threading.Lock()
 
     def read_requests(self, stream) -> None:
-        """The reader thread: queue jobs, note cancels at once, shut down on request or end of input."""
+        """The reader thread: queue jobs, note cancels at once. A shutdown request lets the jobs
+        already sent finish; the end of input (the parent is gone) cancels them all."""
         for line in stream:
             request = decode_request(line)
             if request is None:
@@ -40,17 +41,17 @@ class Worker:
                 with self.lock:
                     self.cancelled.add(str(request.get("id")))
             elif kind == "shutdown":
-                break
+                self.queue.put(_SHUTDOWN)
+                return
             else:
                 emit(error_event(ErrorCode.BAD_INPUT, f"Unknown request {kind!r}.", "generate, cancel or shutdown"))
-        with self.lock:  # shutting down: the running job stops at its next step
-            if self.running_id is not None:
-                self.cancelled.add(self.running_id)
+        with self.lock:
+            self.abandoned = True  # the running job stops at its next step; queued ones are dropped
         self.queue.put(_SHUTDOWN)
 
     def is_cancelled(self, job_id: str) -> bool:
         with self.lock:
-            return job_id in self.cancelled
+            return self.abandoned or job_id in self.cancelled
 
     def job_request(self, request: dict) -> JobRequest:
         job = request.get("job")
@@ -68,8 +69,6 @@ class Worker:
     def run_one(self, request: dict, pipe) -> None:
         job_id = str(request.get("id", ""))
         report = Reporter(json_events=True, job_id=job_id)
-        with self.lock:
-            self.running_id = job_id
         try:
             if self.is_cancelled(job_id):
                 raise JobCancelled()
@@ -78,8 +77,6 @@ class Worker:
         except Exception as exc:  # one failed job never stops the worker
             report.error(explain_exception(exc))
         finally:
-            with self.lock:
-                self.running_id = None
             gc.collect()  # the worker's memory returns to its level between jobs
             _empty_device_cache()
 

@@ -109,6 +109,19 @@ def test_cancel_the_running_job_then_go_on(worker, keyframe_files, tmp_path):
     assert worker.process.wait(timeout=30) == 0
 
 
+def test_end_of_input_cancels_the_running_and_queued_jobs(worker, keyframe_files, tmp_path):
+    worker.next_event()
+    worker.send(generate_request("long", job(keyframe_files, tmp_path / "long", steps=400)))
+    worker.send(generate_request("queued", job(keyframe_files, tmp_path / "queued")))
+    worker.until(lambda e: e.get("id") == "long" and e.get("phase") == "denoise")
+    worker.process.stdin.close()  # the parent is gone
+    assert worker.until(finished("long"), timeout=30)["code"] == "cancelled"
+    assert worker.until(finished("queued"), timeout=30)["code"] == "cancelled"
+    assert worker.until(lambda e: e["event"] == "bye")
+    assert worker.process.wait(timeout=30) == 0
+    assert not (tmp_path / "queued").exists()
+
+
 def test_a_job_for_another_model_or_malformed_input_fails_alone(worker, keyframe_files, tmp_path):
     worker.next_event()
     worker.send(generate_request("other", job(keyframe_files, tmp_path / "o", model="someone/else")))
