@@ -11,7 +11,7 @@ EXT_TOOL := $(BLENDER50)/lib/python3.11/site-packages/bpy/5.0/scripts/addons_cor
 PYTEST_ARGS ?=
 BLENDER_TEST_ENV = MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python MPD_TEST_MODEL=$(CURDIR)/$(TINY_MODEL)
 
-.PHONY: test test-backend test-blender test-blender-5.0 test-blender-4.2 demo build bench-serve-memory bench-quality clean
+.PHONY: test test-backend test-blender test-blender-5.0 test-blender-4.2 demo build bench bench-gpu bench-serve-memory bench-quality clean
 
 test: test-backend test-blender
 
@@ -30,6 +30,16 @@ demo: $(BLENDER50)/.installed $(BACKEND)/.installed build/mpd_inbetween.zip
 	MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python $(BLENDER50)/bin/python tools/demo.py out/demo
 
 build: build/mpd_inbetween.zip
+
+# Not part of make test: each sampler's cost on the real SVD-XT architecture with random weights
+# (built once in build/svd-xt-random, 4.2 GiB), docs/bench-cpu.md and .png; about 35 min on 2 cores.
+bench: $(BACKEND)/.bench-installed
+	$(BACKEND)/bin/python tools/bench_samplers.py --device cpu --size 256x144 --frames 8
+
+# The same on a CUDA GPU at full size (docs/bench-gpu.md and .png), in an environment with CUDA torch.
+GPU_PYTHON ?= $(BACKEND)/bin/python
+bench-gpu:
+	$(GPU_PYTHON) tools/bench_samplers.py --device cuda --dtype float16 --size 1024x576 --frames 25 --label gpu
 
 # Not part of make test: flow engine vs cross-fade against true frames (docs/quality.md, quality.png).
 bench-quality: $(BACKEND)/.bench-installed $(BLENDER50)/.installed

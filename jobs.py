@@ -86,8 +86,7 @@ def backend_options(settings, prefs) -> dict:
         "model": bpy.path.abspath(prefs.model) if prefs.model.startswith("//") else prefs.model,
         "device": prefs.device,
         "dtype": prefs.dtype,
-        "offload": prefs.low_vram,
-        "decode_chunk_size": 2 if prefs.low_vram else None,
+        "offload": prefs.low_vram,  # off: the backend decides (on for GPUs under 16 GB)
         "offline": prefs.offline or not getattr(bpy.app, "online_access", True),
     }
 

@@ -57,10 +57,14 @@ class MPD_AddonPreferences(bpy.types.AddonPreferences):
     )
     dtype: EnumProperty(
         name="Precision",
-        items=(("auto", "Auto", "fp16 on CUDA, fp32 elsewhere"), ("float16", "fp16", ""), ("bfloat16", "bf16", ""), ("float32", "fp32", "")),
+        items=(("auto", "Auto", "fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere"), ("float16", "fp16", ""), ("bfloat16", "bf16", ""), ("float32", "fp32", "")),
         default="auto",
     )
-    low_vram: BoolProperty(name="Low VRAM", description="Model CPU offload and small decode chunks, for GPUs under 16 GB")
+    low_vram: BoolProperty(
+        name="Low VRAM",
+        description="Model CPU offload, feed-forward chunking and 2-frame decode chunks, so 1024x576 fits a 12 GB GPU "
+        "(slower). Off: the backend turns it on by itself for GPUs under 16 GB",
+    )
     output_dir: StringProperty(
         name="Job Folders",
         description="Where job folders go; // is next to the .blend (unsaved files use a temporary folder)",

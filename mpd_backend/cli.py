@@ -70,8 +70,10 @@ def add_model_arguments(parser) -> None:
                         help="svd, flow (optical flow, no weights), or auto: svd when its weights are found locally, else flow")
     parser.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID), help="Hugging Face id or local diffusers folder (default: $MPD_MODEL or SVD-XT)")
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
-    parser.add_argument("--dtype", default="auto", help="auto (fp16 on CUDA, fp32 elsewhere), float16, bfloat16 or float32")
-    parser.add_argument("--offload", action="store_true", help="model CPU offload, for small GPUs")
+    parser.add_argument("--dtype", default="auto",
+                        help="auto (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32), float16, bfloat16 or float32")
+    parser.add_argument("--offload", action=argparse.BooleanOptionalAction, default=None,
+                        help="low-VRAM mode: model CPU offload, feed-forward chunking, decode chunk 2 (default: on for GPUs under 16 GB)")
     parser.add_argument("--offline", action="store_true", help="never download; use a local folder or the cache")
 
 

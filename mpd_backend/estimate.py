@@ -1,28 +1,37 @@
 """A rough GPU memory estimate for SVD-XT jobs. Standard library only (the add-on shows it).
 
-Not calibrated on a GPU yet (no GPU measurement exists in this project so far): weights are the
-spec's component sizes; activations are counted from the largest live tensors. Treat it as a guide
-to what to lower, not a promise."""
+Not measured on a GPU (no GPU measurement exists in this project so far): weights are the counted
+component sizes; activations are counted from the architecture's largest live tensors. The CPU's
+peak resident memory (docs/performance.md) grows faster than this with size, but it also holds
+allocator and oneDNN buffers a GPU does not. For low-VRAM mode diffusers' SVD guide publishes
+"less than 8GB" for the same measures at 1024x576x25; this estimate gives 5.1 GiB there. Treat it as
+a guide to what to lower, not a promise."""
 
 from __future__ import annotations
 
 GIB = 2**30
 WEIGHTS_FP16_GIB = {"unet": 2.84, "vae": 0.18, "image_encoder": 1.18}  # 1.52 B, 98 M, 632 M parameters
 
+# Values alive per latent position of one UNet batch row at its peak: the skip connections kept for
+# the up path (about 1,700) plus the running top-level block, whose feed-forward GEGLU alone holds
+# 3,840 (4 x 320 x 2 + 4 x 320) unless feed-forward chunking runs it one frame at a time.
+UNET_VALUES_PER_POSITION = {False: 6400, True: 2600}  # feed-forward chunking off / on
+DECODER_VALUES_PER_PIXEL = 768  # about 6 tensors of 128 channels at full size, per decoded frame
+
 
 def estimate_gpu_memory_gib(width: int, height: int, frames: int = 25, bytes_per_value: int = 2,
-                            offload: bool = False, decode_chunk: int = 4) -> dict:
+                            offload: bool = False, decode_chunk: int = 4, parallel_paths: bool = False) -> dict:
     """Peak GPU memory in GiB for one job, and its parts.
 
-    UNet: the CFG pair at the highest-resolution blocks (320 channels at 1/8 size), about 20 such
-    tensors alive at once with memory-efficient attention. VAE decoder: 128 channels at full size,
-    about 6 alive, for ``decode_chunk`` frames. With offload only the running component is on the
-    GPU."""
+    ``offload``: low-VRAM mode (only the running component on the GPU, feed-forward chunking, the
+    paths of a parallel step unbatched). ``parallel_paths``: the sampler has parallel steps (trf,
+    mpd-trf), which run as one batch of 4 rows instead of 2 outside low-VRAM mode."""
     scale = bytes_per_value / 2
     weights = {name: size * scale for name, size in WEIGHTS_FP16_GIB.items()}
-    tokens = (width // 8) * (height // 8)
-    unet_activations = 2 * frames * tokens * 320 * 20 * bytes_per_value / GIB
-    decode_activations = decode_chunk * width * height * 128 * 6 * bytes_per_value / GIB
+    rows = 4 if parallel_paths and not offload else 2
+    positions = frames * (width // 8) * (height // 8)
+    unet_activations = rows * positions * UNET_VALUES_PER_POSITION[offload] * bytes_per_value / GIB
+    decode_activations = decode_chunk * width * height * DECODER_VALUES_PER_PIXEL * bytes_per_value / GIB
     resident = 0.0 if offload else sum(weights.values())
     during_unet = (weights["unet"] if offload else resident) + unet_activations
     during_decode = (weights["vae"] if offload else resident) + decode_activations

@@ -44,7 +44,7 @@ class JobRequest:
     decode_chunk_size: int | None = None
     device: str = "auto"
     dtype: str = "auto"
-    offload: bool = False
+    offload: bool | None = None  # low-VRAM mode; None: on for GPUs under 16 GB
     offline: bool = False
     reuse: list[str] = field(default_factory=list)  # earlier job folders that may already hold this result
     notes: list[str] = field(default_factory=list)
@@ -127,6 +127,7 @@ def fingerprint(request: JobRequest, hashes: dict, engine: str) -> dict:
         "fps": request.fps if request.fps is not None else sampler.default_fps,
         "motion_bucket_id": request.motion_bucket_id,
         "noise_aug_strength": request.noise_aug_strength,
+        "decode_chunk_size": request.decode_chunk_size,  # the temporal decoder mixes the frames of a chunk
         "dtype": request.dtype,
     }
 

@@ -2,7 +2,9 @@
 
 safetensors only (a folder with only pickle weights is refused), no remote code, and a download
 only when ``offline`` is False. Device ``auto`` picks cuda, then mps, then cpu; dtype ``auto`` is
-fp16 on CUDA and fp32 elsewhere.
+fp16 on CUDA, bf16 on CPUs with native bf16 (AVX512-BF16 or AMX: 2.4x faster than fp32 per UNet
+call on ours, docs/performance.md), fp32 elsewhere. Low-VRAM mode (``offload``) is on by default
+for CUDA GPUs under ``LOW_VRAM_GIB``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ REQUIRED_COMPONENTS = ("unet", "vae", "image_encoder", "scheduler", "feature_ext
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 DTYPES = ("auto", "float16", "bfloat16", "float32")
 DEVICES = ("auto", "cuda", "mps", "cpu")
+LOW_VRAM_GIB = 16  # below this, 1024x576x25 needs low-VRAM mode (docs/performance.md)
 
 
 def looks_like_path(model: str) -> bool:
@@ -89,8 +92,25 @@ def resolve_dtype(dtype: str, device: str):
     if dtype not in DTYPES:
         raise BackendError(ErrorCode.BAD_INPUT, f"Unknown dtype {dtype!r}.", "use one of: " + ", ".join(DTYPES), exit_code=2)
     if dtype == "auto":
-        dtype = "float16" if device == "cuda" else "float32"
+        dtype = "float16" if device == "cuda" else "bfloat16" if device == "cpu" and cpu_has_native_bf16() else "float32"
     return getattr(torch, dtype)
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether oneDNN runs bf16 natively here (AVX512-BF16 or AMX); emulated bf16 is slower than fp32."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a private torch helper: absent means "do not assume"
+        return False
+
+
+def wants_low_vram(device: str) -> bool:
+    """Low-VRAM mode by default: a CUDA GPU with less than ``LOW_VRAM_GIB`` of memory."""
+    import torch
+
+    return device == "cuda" and torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory < LOW_VRAM_GIB * 2**30
 
 
 def model_cache_folder(model_id: str, token: str | None, offline: bool, fp16_variant: bool, tqdm_class=None) -> Path:
@@ -131,7 +151,7 @@ def load_pipeline(
     *,
     device: str = "auto",
     dtype: str = "auto",
-    offload: bool = False,
+    offload: bool | None = None,
     token: str | None = None,
     offline: bool = False,
 ):
@@ -141,8 +161,10 @@ def load_pipeline(
         model: Hugging Face id (default SVD-XT; gated: needs a token on first download) or a local
             diffusers folder.
         device: "auto" (cuda, then mps, then cpu), "cuda", "mps" or "cpu".
-        dtype: "auto" (fp16 on CUDA, fp32 elsewhere), "float16", "bfloat16" or "float32".
-        offload: model CPU offload for small GPUs (ignored without an accelerator).
+        dtype: "auto" (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32), "float16",
+            "bfloat16" or "float32".
+        offload: low-VRAM mode (``InbetweenPipeline.enable_low_vram_mode``; ignored without an
+            accelerator); None: on for CUDA GPUs under ``LOW_VRAM_GIB``.
         token: Hugging Face token; defaults to HF_TOKEN or the login cache.
         offline: never download; use a local folder or the cache.
     """
@@ -156,8 +178,10 @@ def load_pipeline(
     variant = "fp16" if torch_dtype == torch.float16 and _has_fp16_variant(folder) else None
     try:
         pipe = InbetweenPipeline.from_pretrained(folder, dtype=torch_dtype, use_safetensors=True, variant=variant)
-        if offload and device != "cpu":
-            pipe.enable_model_cpu_offload(device=device)
+        if offload is None:
+            offload = wants_low_vram(device)
+        if offload and device != "cpu":  # enable_model_cpu_offload raises without an accelerator
+            pipe.enable_low_vram_mode(device)
         else:
             pipe.to(device)
     except Exception as exc:

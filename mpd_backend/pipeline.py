@@ -45,6 +45,17 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
 
     # Run both paths of a parallel step (trf, mpd-trf's late phase) as one UNet batch.
     batch_parallel_paths = True
+    # The most frames decoded at once, whatever the sampler's default (None: no limit).
+    max_decode_chunk_size: int | None = None
+
+    def enable_low_vram_mode(self, device: str = "cuda") -> None:
+        """Fit 1024x576x25 on a 12 GB GPU: model CPU offload (only the running component on the
+        GPU), feed-forward layers one frame at a time, two frames decoded at a time, and the two
+        paths of a parallel step as two UNet calls. Slower: see docs/performance.md."""
+        self.enable_model_cpu_offload(device=device)
+        self.unet.enable_forward_chunking()
+        self.batch_parallel_paths = False
+        self.max_decode_chunk_size = 2
 
     def _make_denoiser(self, conditions, added_time_ids, sigmas, timesteps):
         """``denoise(x, i, keyframe) -> (x0_uncond, x0_cond)``: one UNet call on the CFG pair;
@@ -112,7 +123,7 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
             motion_bucket_id (`int`, defaults to 127), noise_aug_strength (`float`, defaults to 0.02):
                 SVD's micro-conditioning.
             decode_chunk_size (`int`, *optional*): frames decoded at once; defaults to the sampler's
-                (all frames for forward, 8 for trf, else 4).
+                (all frames for forward, 8 for trf, else 4), at most 2 in low-VRAM mode.
             generator (`torch.Generator`, *optional*): every random draw (initial latents,
                 augmentation noise, re-noise) comes from it, so a seed reproduces a result exactly.
             latents (`torch.Tensor`, *optional*): replaces the initial draw, ``[1, T, 4, h, w]``,
@@ -136,7 +147,8 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         num_frames = num_frames if num_frames is not None else self.unet.config.num_frames
         num_inference_steps = num_inference_steps or sampler.default_steps
         fps = fps if fps is not None else sampler.default_fps
-        decode_chunk_size = decode_chunk_size or sampler.default_decode_chunk_size or num_frames
+        if not decode_chunk_size:
+            decode_chunk_size = min(sampler.default_decode_chunk_size or num_frames, self.max_decode_chunk_size or num_frames)
         device = self._execution_device
         self._guidance_scale = 3.0  # diffusers' do_classifier_free_guidance reads this; CFG is always on
 

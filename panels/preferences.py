@@ -49,7 +49,8 @@ def draw_preferences(prefs, layout):
     settings = bpy.context.scene.mpd_inbetween if bpy.context.scene else None
     if settings is not None:
         width, height = settings.width or 1024, settings.height or 576
-        estimate = estimate_gpu_memory_gib(width, height, 25, offload=prefs.low_vram, decode_chunk=2 if prefs.low_vram else 4)
+        estimate = estimate_gpu_memory_gib(width, height, 25, offload=prefs.low_vram, decode_chunk=2 if prefs.low_vram else 4,
+                                           parallel_paths=settings.sampler in ("trf", "mpd-trf"))
         box.label(text=f"GPU memory at {width}x{height}, 25 frames: about {estimate['peak_gib']} GiB (rough estimate)", icon="MEMORY")
 
     layout.prop(prefs, "output_dir")

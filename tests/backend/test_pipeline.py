@@ -100,6 +100,30 @@ def test_parallel_paths_in_one_batch_change_nothing_but_the_launches(pipe, keyfr
     torch.testing.assert_close(outputs[True], outputs[False], rtol=0, atol=1e-5)
 
 
+def test_low_vram_settings_keep_the_latents_and_cap_the_decode_chunk(pipe, keyframes):
+    """What enable_low_vram_mode sets besides offload (which needs an accelerator): feed-forward
+    chunking and unbatched paths change no latent; the decode chunk is capped at 2."""
+    run = lambda: pipe(*keyframes, sampler="mpd-trf", num_inference_steps=4, height=32, width=32, num_frames=4,
+                       generator=seeded(0), output_type="latent").frames
+    reference = run()
+    decoded_batches = []
+    original_decode = pipe.vae.decode
+    pipe.unet.enable_forward_chunking()
+    pipe.batch_parallel_paths, pipe.max_decode_chunk_size = False, 2
+    pipe.vae.decode = lambda z, *args, **kwargs: decoded_batches.append(len(z)) or original_decode(z, *args, **kwargs)
+    try:
+        low_vram = run()
+        pipe(*keyframes, sampler="mpd", num_inference_steps=2, generator=seeded(0), output_type="np", **SMALL)
+    finally:
+        del pipe.vae.decode
+        for module in pipe.unet.modules():
+            if hasattr(module, "set_chunk_feed_forward"):
+                module.set_chunk_feed_forward(chunk_size=None, dim=0)
+        pipe.batch_parallel_paths, pipe.max_decode_chunk_size = True, None
+    torch.testing.assert_close(low_vram, reference, rtol=0, atol=1e-5)
+    assert decoded_batches == [2] * (SMALL["num_frames"] // 2)
+
+
 def test_sampler_object_carries_its_parameters(pipe, keyframes):
     with counting_unet(pipe) as calls:
         pipe(*keyframes, sampler=MPD(gamma=0.5, iterations=1), num_inference_steps=4, height=32, width=32,
