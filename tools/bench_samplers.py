@@ -279,7 +279,14 @@ def bench_measures(pipe, args) -> list[dict]:
     rows = []
 
     def measure(measure: str, variant: str, fn, per: str = "CFG-pair UNet call", repeats: int = 2):
-        seconds, peak, added = timed(device, fn, repeats)
+        try:
+            seconds, peak, added = timed(device, fn, repeats)
+        except torch.OutOfMemoryError:  # e.g. the classic attention processor at full size on a GPU
+            gc.collect()
+            torch.cuda.empty_cache()
+            rows.append({"measure": measure, "variant": variant, "seconds": None, "per": per, "peak_gib": None, "added_gib": None})
+            print(f"  {measure} / {variant}: out of memory", flush=True)
+            return
         rows.append({"measure": measure, "variant": variant, "seconds": seconds, "per": per, "peak_gib": peak, "added_gib": added})
         print(f"  {measure} / {variant}: {seconds:.2f} s per {per}, peak {peak:.2f} GiB (+{added:.2f})", flush=True)
 
@@ -398,7 +405,10 @@ def markdown(args, dtype: str, load: dict, sampler_rows, measure_rows, flops: di
     if measure_rows:
         lines += ["", "## Speed measures, each against its alternative", "",
                   "| measure | variant | seconds | per | peak GiB | above start GiB |", "|---|---|---|---|---|---|"]
-        lines += [f"| {r['measure']} | {r['variant']} | {r['seconds']:.2f} | {r['per']} | {r['peak_gib']:.2f} | {r['added_gib']:.2f} |" for r in measure_rows]
+        for r in measure_rows:
+            figures = (f"{r['seconds']:.2f} | {r['per']} | {r['peak_gib']:.2f} | {r['added_gib']:.2f}" if r["seconds"] is not None
+                       else f"out of memory | {r['per']} | - | -")
+            lines.append(f"| {r['measure']} | {r['variant']} | {figures} |")
     return "\n".join(lines) + "\n"
 
 
