@@ -45,10 +45,18 @@ def model_status(model: str) -> dict:
     return {"model": model, "found": True, "folder": str(folder), "size_gib": _gib(size)}
 
 
+def auto_settings() -> dict:
+    """What ``--device auto --dtype auto`` and the default low-VRAM choice settle at here."""
+    from .loading import resolve_device, resolve_dtype, wants_low_vram
+
+    device = resolve_device("auto")
+    return {"device": device, "dtype": str(resolve_dtype("auto", device)).removeprefix("torch."), "low_vram": wants_low_vram(device)}
+
+
 def doctor_report(model: str) -> dict:
     from .generate import versions
 
-    report = {"versions": versions(), "devices": devices(), "model": model_status(model)}
+    report = {"versions": versions(), "devices": devices(), "auto": auto_settings(), "model": model_status(model)}
     import accelerate
 
     report["versions"]["accelerate"] = accelerate.__version__
@@ -62,6 +70,8 @@ def format_report(report: dict) -> str:
     for d in report["devices"]:
         memory = f", {d['free_gib']} of {d['total_gib']} GiB free" if "free_gib" in d else ""
         lines.append(f"  {d['device']}: {d['name']}{memory}")
+    auto = report["auto"]
+    lines.append(f"auto: {auto['device']}, {auto['dtype']}, low-VRAM mode {'on' if auto['low_vram'] else 'off'}")
     m = report["model"]
     if m["found"]:
         lines.append(f"model: {m['model']} found at {m['folder']} ({m['size_gib']} GiB)")

@@ -2,7 +2,7 @@
 
 safetensors only (a folder with only pickle weights is refused), no remote code, and a download
 only when ``offline`` is False. Device ``auto`` picks cuda, then mps, then cpu; dtype ``auto`` is
-fp16 on CUDA, bf16 on CPUs with native bf16 (AVX512-BF16 or AMX: 3.7x faster than fp32 per SVD-XT
+fp16 on CUDA, bf16 on CPUs with native bf16 (AVX512-BF16 or AMX: 3.8x faster than fp32 per SVD-XT
 UNet call at 256x144x8 on ours, docs/performance.md), fp32 elsewhere. Low-VRAM mode (``offload``) is on by default
 for CUDA GPUs under ``LOW_VRAM_GIB``.
 """

@@ -87,6 +87,9 @@ def draw_report(layout, report):
     for device in report.get("devices", []):
         memory = f": {device['free_gib']} of {device['total_gib']} GiB free" if "free_gib" in device else ""
         layout.label(text=f"{device['device']} {device.get('name', '')}{memory}", icon="DESKTOP")
+    auto = report.get("auto")
+    if auto:  # what Auto device and precision settle at, and whether low-VRAM mode turns itself on
+        layout.label(text=f"Auto: {auto['device']}, {auto['dtype']}, low VRAM {'on' if auto['low_vram'] else 'off'}")
     model = report.get("model", {})
     if model:
         found = f"found, {model['size_gib']} GiB" if model.get("found") else "not found"

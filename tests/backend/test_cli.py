@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from mpd_backend.errors import explain_exception
+from mpd_backend.loading import cpu_has_native_bf16
 from mpd_backend.protocol import DEFAULT_MODEL_ID, decode_event
 
 from .conftest import keyframe_image, run_backend
@@ -186,5 +187,8 @@ def test_doctor_reports_versions_devices_and_model(tiny_model_dir, tmp_path):
     assert report["versions"]["torch"].startswith("2.13.0") and report["versions"]["diffusers"] == "0.42.1"
     assert any(d["device"] == "cpu" and d["total_gib"] > 0 for d in report["devices"])
     assert report["model"]["found"] and report["model"]["size_gib"] >= 0
+    native_bf16 = cpu_has_native_bf16()
+    assert report["auto"] == {"device": "cpu", "dtype": "bfloat16" if native_bf16 else "float32", "low_vram": False}
     text = run_backend("doctor", "--model", tmp_path / "missing").stdout
     assert "NOT found" in text and "torch 2.13.0" in text
+    assert f"auto: cpu, {report['auto']['dtype']}, low-VRAM mode off" in text
