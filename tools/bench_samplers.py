@@ -165,7 +165,7 @@ def timed(device: str, fn, repeats: int = 2):
 def component_flops(pipe, width: int, height: int, frames: int) -> dict:
     """FLOPs of one UNet row (half a CFG pair), one VAE-encoded image, one decoded frame and one
     CLIP image, counted by torch's FLOP counter on copies of the pipeline's components built from
-    their configurations on the meta device (no memory, no time)."""
+    their configurations on the meta device (no memory, a second or two)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
