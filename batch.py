@@ -25,7 +25,7 @@ from .environment import resolve_backend_python
 from .mpd_backend.protocol import generate_request, shutdown_request
 from .strips import RECORD_KEY
 
-JOB_OPTIONS = ("sampler", "seed", "steps", "width", "height", "decode_chunk_size")
+JOB_OPTIONS = ("sampler", "seed", "steps", "width", "height")
 
 
 @dataclass

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..mpd_backend.protocol import decode_event
+from ..mpd_backend.protocol import WORKER_OPTIONS, decode_event
 
 EXTENSION_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds mpd_backend/
 CANCEL_GRACE_S = 3.0
@@ -77,9 +77,6 @@ def generate_command(python: str, start: str, end: str, out: str, frames: int, o
     """The argument list for one ``generate`` job (``options``: see ``cli_flags``)."""
     return [python, "-m", "mpd_backend", "generate", "--start", start, "--end", end, "--out", out,
             "--frames", str(frames), "--json", *cli_flags(options)]
-
-
-WORKER_OPTIONS = ("engine", "model", "device", "dtype", "offload", "offline")
 
 
 def serve_command(python: str, options: dict) -> list[str]:

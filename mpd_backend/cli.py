@@ -12,7 +12,7 @@ import sys
 import traceback
 
 from .errors import BackendError, explain_exception
-from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, ErrorCode
+from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, WORKER_OPTIONS, ErrorCode
 from .report import Reporter
 
 
@@ -101,7 +101,7 @@ def cmd_generate(args) -> int:
 def cmd_serve(args) -> int:
     from .serve import serve
 
-    return serve({k: getattr(args, k) for k in ("engine", "model", "device", "dtype", "offload", "offline")})
+    return serve({k: getattr(args, k) for k in WORKER_OPTIONS})
 
 
 def cmd_download(args) -> int:

@@ -35,6 +35,8 @@ PROTOCOL_VERSION = 1
 
 SAMPLER_NAMES = ("forward", "trf", "vibid", "mpd", "mpd-trf")
 ENGINES = ("auto", "svd", "flow")
+# The options of ``serve`` fixed for a worker's life; a job may not ask for other values.
+WORKER_OPTIONS = ("engine", "model", "device", "dtype", "offload", "offline")
 DEFAULT_SAMPLER = "mpd"
 DEFAULT_MODEL_ID = "stabilityai/stable-video-diffusion-img2vid-xt"
 
