@@ -60,9 +60,9 @@ build/mpd_inbetween.zip: $(BLENDER50)/.installed $(shell git ls-files 2>/dev/nul
 	$(BLENDER50)/bin/python $(EXT_TOOL) validate .
 	$(BLENDER50)/bin/python $(EXT_TOOL) build --source-dir . --output-filepath $@
 
-$(TINY_MODEL)/model_index.json: $(BACKEND)/.installed mpd_backend/tiny.py
+$(TINY_MODEL)/model_index.json: $(BACKEND)/.installed mpd_testing/tiny.py
 	rm -rf $(TINY_MODEL)
-	$(BACKEND)/bin/python -m mpd_backend tiny-model $(TINY_MODEL) >/dev/null
+	$(BACKEND)/bin/python -m mpd_testing tiny-model $(TINY_MODEL) >/dev/null
 
 # torch first and alone: a CPU wheel of exactly the pinned version is served locally; an unpinned
 # or newer torch pulls several GB of CUDA packages.

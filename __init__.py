@@ -6,9 +6,9 @@ package's bpy-free parts (core/, mpd_backend/) import without Blender.
 
 
 def _modules():
-    from . import batch, environment, jobs, operators, panels, preferences, props
+    from . import background, operators, panels, preferences, props
 
-    return (preferences, props, operators, panels, jobs, batch, environment)  # dependency order
+    return (preferences, props, operators, panels, background)  # dependency order
 
 
 def register():

@@ -9,7 +9,8 @@ from pathlib import Path
 import bpy
 
 from . import compat
-from .core.shots import ShotError, keyframes_around
+from .core.errors import UserError
+from .core.shots import keyframes_around
 
 
 def auto_scene_frames(context) -> tuple[int, int, str]:
@@ -44,7 +45,7 @@ def scene_render_settings(scene):
 def render_scene_frames(scene, frames, folder: Path) -> dict[int, str]:
     """Render each frame once with the scene camera and render settings into ``folder``."""
     if scene.camera is None:
-        raise ShotError(f"The scene {scene.name!r} has no camera to render the keyframes with.")
+        raise UserError(f"The scene {scene.name!r} has no camera to render the keyframes with.")
     paths = {}
     with scene_render_settings(scene):
         for frame in frames:
@@ -72,12 +73,12 @@ def strip_keyframes(scene) -> tuple[str, str, int, int, str]:
     frame and its last image; B is the second strip's first frame and its first image."""
     strips = selected_image_strips(scene)
     if len(strips) != 2:
-        raise ShotError(f"Select exactly two image strips in the sequencer ({len(strips)} selected).")
+        raise UserError(f"Select exactly two image strips in the sequencer ({len(strips)} selected).")
     first, second = strips
     start, end = strip_image_path(first, first.elements[-1]), strip_image_path(second, second.elements[0])
     for path in (start, end):
         if not Path(path).is_file():
-            raise ShotError(f"A strip's image file is missing: {path}")
+            raise UserError(f"A strip's image file is missing: {path}")
     return start, end, first.frame_final_end - 1, second.frame_final_start, f"{first.name}-{second.name}"
 
 
@@ -85,9 +86,9 @@ def file_keyframes(settings) -> tuple[str, str]:
     paths = []
     for label, path in (("start", settings.start_image), ("end", settings.end_image)):
         if not path:
-            raise ShotError(f"Choose the {label} image.")
+            raise UserError(f"Choose the {label} image.")
         path = bpy.path.abspath(path)
         if not Path(path).is_file():
-            raise ShotError(f"The {label} image was not found: {path}")
+            raise UserError(f"The {label} image was not found: {path}")
         paths.append(path)
     return paths[0], paths[1]

@@ -4,7 +4,7 @@ import platform
 import shutil
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
 from .mpd_backend.protocol import DEFAULT_MODEL_ID
 
@@ -65,6 +65,11 @@ class MPD_AddonPreferences(bpy.types.AddonPreferences):
         description="Model CPU offload, feed-forward chunking and 2-frame decode chunks, so 1024x576 fits a 12 GB GPU "
         "(slower). Off: the backend turns it on by itself for GPUs under 16 GB",
     )
+    worker_idle_minutes: IntProperty(
+        name="Free Backend After",
+        description="Minutes without a job after which the backend worker exits and frees its memory; 0: never",
+        default=10, min=0, max=24 * 60,
+    )
     output_dir: StringProperty(
         name="Job Folders",
         description="Where job folders go; // is next to the .blend (unsaved files use a temporary folder)",
@@ -73,7 +78,7 @@ class MPD_AddonPreferences(bpy.types.AddonPreferences):
     )
 
     def draw(self, context):
-        from .panels.preferences import draw_preferences
+        from .panels.backend_settings import draw_preferences
 
         draw_preferences(self, self.layout)
 

@@ -4,6 +4,7 @@
 import bpy
 from bpy.props import CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
+from .core.states import EnvState, JobState, ModelState, ShotStatus, WorkerState, enum_items
 from .mpd_backend.protocol import DEFAULT_SAMPLER
 
 SOURCES = (
@@ -17,13 +18,6 @@ SAMPLERS = (
     ("mpd-trf", "MPD + Fusion", "Motion Prior Distillation with parallel fusion (185 UNet calls)"),
     ("trf", "TRF", "Time Reversal Fusion (110 UNet calls)"),
     ("forward", "Forward Only", "Plain SVD from the start keyframe; ignores the end keyframe"),
-)
-JOB_STATES = (
-    ("IDLE", "Idle", ""),
-    ("RUNNING", "Running", ""),
-    ("DONE", "Done", ""),
-    ("FAILED", "Failed", ""),
-    ("CANCELLED", "Cancelled", ""),
 )
 
 
@@ -45,39 +39,46 @@ class MPD_PG_shot(bpy.types.PropertyGroup):
     """One shot of a batch, for the panel (name: the shot)."""
 
     frames: StringProperty(name="Frames")
-    status: StringProperty(name="Status")
+    status: EnumProperty(name="Status", items=enum_items(ShotStatus), default=ShotStatus.QUEUED.value)
     reason: StringProperty(name="Reason")
 
 
 class MPD_PG_job(bpy.types.PropertyGroup):
-    """The running job or batch, and the last one's result."""
+    """The running generation (one shot or a batch), and the last one's result."""
 
-    state: EnumProperty(name="State", items=JOB_STATES, default="IDLE")
+    state: EnumProperty(name="State", items=enum_items(JobState), default=JobState.IDLE.value)
     phase: StringProperty(name="Phase")
     progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
     message: StringProperty(name="Message")
     hint: StringProperty(name="Hint")
     folder: StringProperty(name="Job Folder", subtype="DIR_PATH")
     strip_name: StringProperty(name="Strip")
+    log: StringProperty(name="Worker Log", description="A batch's worker events, as JSON lines", subtype="FILE_PATH")
     shots: CollectionProperty(type=MPD_PG_shot)
 
 
-class MPD_PG_env(bpy.types.PropertyGroup):
-    """The managed backend environment as last seen (state: not_installed, installing, ready,
-    needs_update, failed)."""
+class MPD_PG_worker(bpy.types.PropertyGroup):
+    """The persistent backend worker, as last seen."""
 
-    state: StringProperty(name="State", default="not_installed")
+    state: EnumProperty(name="Backend", items=enum_items(WorkerState), default=WorkerState.STOPPED.value)
+    message: StringProperty(name="Message")
+
+
+class MPD_PG_env(bpy.types.PropertyGroup):
+    """The managed backend environment and the model download, as last seen."""
+
+    state: EnumProperty(name="State", items=enum_items(EnvState), default=EnvState.NOT_INSTALLED.value)
     message: StringProperty(name="Message")
     hint: StringProperty(name="Hint")
     progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
     log_line: StringProperty(name="Log")
     report: StringProperty(name="Doctor's Report", description="JSON")
-    model_state: StringProperty(name="Model Download", default="idle")
+    model_state: EnumProperty(name="Model Download", items=enum_items(ModelState), default=ModelState.IDLE.value)
     model_message: StringProperty(name="Model Message")
     model_progress: FloatProperty(name="Model Progress", min=0.0, max=1.0, subtype="FACTOR")
 
 
-classes = (MPD_PG_settings, MPD_PG_shot, MPD_PG_job, MPD_PG_env)
+classes = (MPD_PG_settings, MPD_PG_shot, MPD_PG_job, MPD_PG_worker, MPD_PG_env)
 
 
 def register():
@@ -85,11 +86,13 @@ def register():
         bpy.utils.register_class(cls)
     bpy.types.Scene.mpd_inbetween = PointerProperty(type=MPD_PG_settings)
     bpy.types.WindowManager.mpd_job = PointerProperty(type=MPD_PG_job)
+    bpy.types.WindowManager.mpd_worker = PointerProperty(type=MPD_PG_worker)
     bpy.types.WindowManager.mpd_env = PointerProperty(type=MPD_PG_env)
 
 
 def unregister():
     del bpy.types.WindowManager.mpd_env
+    del bpy.types.WindowManager.mpd_worker
     del bpy.types.WindowManager.mpd_job
     del bpy.types.Scene.mpd_inbetween
     for cls in reversed(classes):

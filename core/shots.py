@@ -1,22 +1,40 @@
-"""Shots on the timeline: which frames, which channel, which folder. Standard library only."""
+"""Shots on the timeline: which frames, which keyframe images, which channel, which job folder.
+Standard library only.
+
+A Generate is one shot, a batch over markers one per pair of consecutive marker frames; each shot
+becomes a job folder with its request (``job.json``) written here, before the worker sees it."""
 
 from __future__ import annotations
 
+import glob
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..mpd_backend.request import JobRequest, Key, RequestError, validate, write_request
+from .errors import UserError
+from .states import ShotStatus
 
-class ShotError(Exception):
-    """A shot that cannot be generated, with the reason in words."""
+
+@dataclass
+class Shot:
+    name: str
+    frame_a: int
+    frame_b: int
+    start_image: str = ""
+    end_image: str = ""
+    status: ShotStatus = ShotStatus.QUEUED
+    reason: str = ""
+    job: str = ""  # the job folder
 
 
 def check_gap(frame_a: int, frame_b: int) -> int:
     """The strip length G = B - A + 1 for keyframes A < B with at least one frame between them."""
     if frame_b <= frame_a:
-        raise ShotError(f"Keyframe B ({frame_b}) must come after keyframe A ({frame_a}).")
+        raise UserError(f"Keyframe B ({frame_b}) must come after keyframe A ({frame_a}).")
     if frame_b - frame_a < 2:
-        raise ShotError(f"Keyframes {frame_a} and {frame_b} are adjacent: there is no frame between them to fill.")
+        raise UserError(f"Keyframes {frame_a} and {frame_b} are adjacent: there is no frame between them to fill.")
     return frame_b - frame_a + 1
 
 
@@ -37,6 +55,44 @@ def keyframes_around(keys, current: int) -> tuple[int, int] | None:
     return a, later[0]
 
 
+def plan_shots(markers) -> list[Shot]:
+    """Shots from (name, frame) markers. Markers on one frame are one keyframe (their names joined);
+    adjacent frames give a shot that is skipped, with the reason."""
+    by_frame: dict[int, list[str]] = {}
+    for name, frame in sorted(markers, key=lambda m: (m[1], m[0])):
+        by_frame.setdefault(int(frame), []).append(name)
+    if len(by_frame) < 2:
+        raise UserError(
+            f"A batch needs markers on at least 2 different frames ({len(markers)} markers on {len(by_frame)} frames).",
+            "add markers (M in the timeline) at the keyframe poses",
+        )
+    frames = sorted(by_frame)
+    shots = []
+    for a, b in zip(frames, frames[1:]):
+        shot = Shot(f"{'+'.join(by_frame[a])}-{'+'.join(by_frame[b])}", a, b)
+        if b - a < 2:
+            shot.status, shot.reason = ShotStatus.SKIPPED, f"markers at frames {a} and {b} are adjacent: no frame between"
+        shots.append(shot)
+    return shots
+
+
+def keyframe_frames(shots: list[Shot]) -> list[int]:
+    """Every frame to render, once, for the shots that will run."""
+    return sorted({f for s in shots if s.status == ShotStatus.QUEUED for f in (s.frame_a, s.frame_b)})
+
+
+def summary(shots: list[Shot]) -> str:
+    count = {status: sum(s.status == status for s in shots) for status in ShotStatus}
+    text = f"{len(shots)} shots: {count[ShotStatus.DONE] + count[ShotStatus.REUSED]} done"
+    if count[ShotStatus.REUSED]:
+        text += f" ({count[ShotStatus.REUSED]} reused)"
+    text += f", {count[ShotStatus.FAILED]} failed, {count[ShotStatus.SKIPPED]} skipped"
+    if count[ShotStatus.CANCELLED]:
+        text += f", {count[ShotStatus.CANCELLED]} cancelled"
+    failed = [f"{s.name}: {s.reason}" for s in shots if s.status == ShotStatus.FAILED]
+    return text + (". Failed: " + "; ".join(failed) if failed else "")
+
+
 def first_free_channel(occupied, frame_start: int, frame_end: int, max_channel: int = 128) -> int:
     """The lowest channel with nothing over [frame_start, frame_end).
 
@@ -45,7 +101,7 @@ def first_free_channel(occupied, frame_start: int, frame_end: int, max_channel: 
     for channel in range(1, max_channel + 1):
         if channel not in busy:
             return channel
-    raise ShotError(f"Every channel is taken over frames {frame_start}-{frame_end - 1}.")
+    raise UserError(f"Every channel is taken over frames {frame_start}-{frame_end - 1}.")
 
 
 def safe_name(name: str) -> str:
@@ -63,3 +119,34 @@ def new_job_folder(root: Path, shot: str, now: float | None = None) -> Path:
         n += 1
         candidate = root / f"{base}_{n}"
     return candidate
+
+
+def earlier_jobs(root: Path, shot_name: str) -> list[str]:
+    """Job folders of earlier runs of a shot: candidates for reuse (the worker checks them)."""
+    return sorted(str(p) for p in root.glob(glob.escape(safe_name(shot_name)) + "_*") if p.is_dir())
+
+
+def shot_request(shot: Shot, options: dict, source: str, reuse: list[str]) -> JobRequest:
+    """The job request of a shot: its two keys at their timeline frames, and the job options."""
+    request = JobRequest(keys=(Key(shot.frame_a, shot.start_image), Key(shot.frame_b, shot.end_image)),
+                         reuse=tuple(reuse), shot=shot.name, source=source, **options)
+    try:
+        validate(request)
+    except RequestError as exc:
+        raise UserError(exc.message, exc.hint) from None
+    return request
+
+
+def write_shot_job(root: Path, shot: Shot, options: dict, source: str, resume: bool = False) -> Path:
+    """Create the shot's new job folder under ``root`` with its ``job.json``; returns the
+    ``job.json`` path. ``resume``: earlier job folders of the shot are offered for reuse."""
+    reuse = earlier_jobs(root, shot.name) if resume else []
+    request = shot_request(shot, options, source, reuse)
+    folder = new_job_folder(root, shot.name)
+    try:
+        folder.mkdir(parents=True)
+        path = write_request(folder, request)
+    except OSError as exc:
+        raise UserError(f"Cannot create the job folder {folder}: {exc.strerror}.", "choose another folder in the preferences") from None
+    shot.job = str(folder)
+    return path

@@ -1,4 +1,4 @@
-"""``python -m mpd_backend generate | serve | doctor | tiny-model``.
+"""``python -m mpd_backend generate | serve | doctor | download``.
 
 Bad input gets one line on stderr and exit status 2; other failures exit 1, with the hint. With
 ``--json`` the same news also goes to stdout as protocol events (see ``protocol.py``).
@@ -10,10 +10,14 @@ import argparse
 import os
 import sys
 import traceback
+from pathlib import Path
 
 from .errors import BackendError, explain_exception
-from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, WORKER_OPTIONS, ErrorCode
+from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, SAMPLER_NAMES, ErrorCode
 from .report import Reporter
+from .request import DEVICES, DTYPES, WORKER_OPTIONS
+
+DEFAULT_FRAMES = 25  # SVD-XT's own count: both engines fill a gap alike by default
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,18 +27,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .protocol import SAMPLER_NAMES
-
     parser = _Parser(prog="python -m mpd_backend", description="MPD Inbetween backend")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     gen = commands.add_parser("generate", help="generate the inbetweens of two keyframes into a new job folder")
-    gen.add_argument("--start", required=True, help="start keyframe image (frame A)")
-    gen.add_argument("--end", required=True, help="end keyframe image (frame B)")
-    gen.add_argument("--out", required=True, help="new job folder (must not exist, or be empty)")
-    gen.add_argument("--frames", type=int, help="output frames, keyframes included (B - A + 1); default: as generated")
+    gen.add_argument("--job", help="run the request already written in this job folder (its job.json); "
+                     "the other job options are then not used")
+    gen.add_argument("--start", help="start keyframe image (frame A)")
+    gen.add_argument("--end", help="end keyframe image (frame B)")
+    gen.add_argument("--out", help="new job folder (must not exist, or be empty)")
+    gen.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
+                     help=f"output frames, keyframes included (B - A + 1); default {DEFAULT_FRAMES}")
     gen.add_argument("--sampler", default=DEFAULT_SAMPLER, help=f"one of {', '.join(SAMPLER_NAMES)} (default {DEFAULT_SAMPLER})")
-    add_model_arguments(gen)
+    add_worker_arguments(gen)
     gen.add_argument("--reuse", action="append", default=[], metavar="DIR",
                      help="an earlier job folder to reuse when its keyframes and parameters match (repeatable)")
     gen.add_argument("--steps", type=int, help="denoising steps (default: the sampler's)")
@@ -43,13 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--width", type=int, help="generation width, multiple of 64 (default: near 1024 at the keyframes' aspect)")
     gen.add_argument("--num-frames", type=int, help="frames SVD generates (default: the model's, 25 for SVD-XT)")
     gen.add_argument("--fps", type=int, help="fps conditioning (default: the sampler's)")
-    gen.add_argument("--motion-bucket-id", type=int, default=127)
-    gen.add_argument("--noise-aug-strength", type=float, default=0.02)
+    gen.add_argument("--motion-bucket-id", type=int, help="SVD's motion conditioning (default: the sampler's, 127)")
+    gen.add_argument("--noise-aug-strength", type=float, help="keyframe noise augmentation (default: the sampler's, 0.02)")
     gen.add_argument("--decode-chunk-size", type=int, help="frames decoded at once; lower it to save GPU memory")
     gen.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
 
-    srv = commands.add_parser("serve", help="a worker: load the model once, take jobs as JSON lines on stdin")
-    add_model_arguments(srv)
+    srv = commands.add_parser("serve", help="a worker: load the model once, run job folders sent as JSON lines on stdin")
+    add_worker_arguments(srv)
+    srv.add_argument("--idle-timeout", type=float, help="exit after this many seconds without a job (default: never)")
 
     doc = commands.add_parser("doctor", help="versions, devices, memory, and whether the model is found")
     doc.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID))
@@ -59,54 +65,72 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID))
     down.add_argument("--fp16", action="store_true", help="only the fp16 weights (half the download; for CUDA)")
     down.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
-
-    tiny = commands.add_parser("tiny-model", help="write the tiny untrained SVD used by tests and the demo")
-    tiny.add_argument("folder")
     return parser
 
 
-def add_model_arguments(parser) -> None:
+def add_worker_arguments(parser) -> None:
+    """The options a worker keeps for its life (``request.WORKER_OPTIONS``)."""
     parser.add_argument("--engine", default="auto", choices=ENGINES,
                         help="svd, flow (optical flow, no weights), or auto: svd when its weights are found locally, else flow")
     parser.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID), help="Hugging Face id or local diffusers folder (default: $MPD_MODEL or SVD-XT)")
-    parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)}")
     parser.add_argument("--dtype", default="auto",
-                        help="auto (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32), float16, bfloat16 or float32")
+                        help=f"one of {', '.join(DTYPES)}; auto: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32")
     parser.add_argument("--offload", action=argparse.BooleanOptionalAction, default=None,
                         help="low-VRAM mode: model CPU offload, feed-forward chunking, decode chunk 2 (default: on for GPUs under 16 GB)")
     parser.add_argument("--offline", action="store_true", help="never download; use a local folder or the cache")
 
 
-def cmd_generate(args) -> int:
-    from .generate import JobCancelled, JobRequest, quiet_libraries, run_job
+def job_from_arguments(args) -> Path:
+    """The job folder to run: ``--job``, or a new ``--out`` folder with the request written into it."""
+    from .errors import bad_input
+    from .job_folder import create_job_folder
+    from .request import two_key_request
 
-    fields = {k: v for k, v in vars(args).items() if k not in ("command", "json")}
+    if args.job:
+        return Path(args.job)
+    missing = [f"--{name}" for name in ("start", "end", "out") if not getattr(args, name)]
+    if missing:
+        raise bad_input(f"generate needs {', '.join(missing)} (or --job FOLDER).", "see `python -m mpd_backend generate --help`")
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "json", "job", "start", "end", "out", "frames")}
+    request = two_key_request(str(Path(args.start).resolve()), str(Path(args.end).resolve()), args.frames,
+                              **{**options, "reuse": tuple(str(Path(r).resolve()) for r in options["reuse"])},
+                              source="CLI", shot=Path(args.out).name)
+    return create_job_folder(args.out, request)
+
+
+def cmd_generate(args) -> int:
+    from .job_folder import discard_request_folder
+    from .runner import quiet_libraries, run_job
+    from .svd_engine import JobCancelled
+
     report = Reporter(args.json)
+    folder = None
     try:
+        folder = job_from_arguments(args)
         quiet_libraries()
-        result = run_job(JobRequest(**fields), report)
-    except KeyboardInterrupt:
-        report.error(JobCancelled())
-        return 130
-    except Exception as exc:
-        err = explain_exception(exc)
+        result = run_job(folder, report)
+    except (KeyboardInterrupt, Exception) as exc:
+        err = JobCancelled() if isinstance(exc, KeyboardInterrupt) else explain_exception(exc)
         if err.code == ErrorCode.INTERNAL and os.environ.get("MPD_DEBUG"):
             traceback.print_exc()
+        if folder is not None and not args.job and folder.is_dir():
+            discard_request_folder(folder)  # the folder this command made for a job that never started
         report.error(err)
-        return err.exit_code
+        return 130 if isinstance(exc, KeyboardInterrupt) else err.exit_code
     report.done(result.frames, str(result.manifest), result.reused)
     return 0
 
 
 def cmd_serve(args) -> int:
-    from .serve import serve
+    from .worker import serve
 
-    return serve({k: getattr(args, k) for k in WORKER_OPTIONS})
+    return serve({k: getattr(args, k) for k in WORKER_OPTIONS}, idle_timeout=args.idle_timeout)
 
 
 def cmd_download(args) -> int:
     from .download import download
-    from .generate import quiet_libraries
+    from .runner import quiet_libraries
 
     report = Reporter(args.json)
     try:
@@ -119,7 +143,7 @@ def cmd_download(args) -> int:
         err = explain_exception(exc)
         report.error(err)
         return err.exit_code
-    report.model_ready(str(folder))
+    report.downloaded(str(folder))
     return 0
 
 
@@ -136,15 +160,7 @@ def cmd_doctor(args) -> int:
     return 0
 
 
-def cmd_tiny_model(args) -> int:
-    from .tiny import save_tiny_svd
-
-    print(save_tiny_svd(args.folder))
-    return 0
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"generate": cmd_generate, "serve": cmd_serve, "download": cmd_download, "doctor": cmd_doctor,
-                "tiny-model": cmd_tiny_model}
+    commands = {"generate": cmd_generate, "serve": cmd_serve, "download": cmd_download, "doctor": cmd_doctor}
     return commands[args.command](args)

@@ -54,7 +54,7 @@ def auto_settings() -> dict:
 
 
 def doctor_report(model: str) -> dict:
-    from .generate import versions
+    from .runner import versions
 
     report = {"versions": versions(), "devices": devices(), "auto": auto_settings(), "model": model_status(model)}
     import accelerate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .protocol import ErrorCode
+from .request import RequestError
 
 
 class BackendError(Exception):
@@ -22,7 +23,7 @@ def bad_input(message: str, hint: str = "") -> BackendError:
 
 OOM_HINT = (
     "lower the resolution (--height/--width) or the frame count, use a smaller --decode-chunk-size, "
-    "or turn on --offload"
+    "or turn on --offload (Low VRAM in the add-on)"
 )
 
 
@@ -30,6 +31,8 @@ def explain_exception(exc: BaseException) -> BackendError:
     """Translate a library exception into a BackendError; unknown ones become 'internal'."""
     if isinstance(exc, BackendError):
         return exc
+    if isinstance(exc, RequestError):
+        return bad_input(exc.message, exc.hint)
     name = type(exc).__name__
     if name in ("OutOfMemoryError",) or isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
         return BackendError(ErrorCode.OUT_OF_MEMORY, "Ran out of memory while generating.", OOM_HINT)

@@ -3,14 +3,13 @@
 DIS optical flow (OpenCV) in both directions; each inbetween at time t warps both keyframes towards
 t along the flows and blends them, weighting each by how close it is in time and whether its pixels
 are visible in the other keyframe (forward-backward consistency). The same method synthesises the
-frames missing when a generated clip is stretched to a longer gap.
+frames missing when a generated clip is stretched to a longer gap (``timing.fit_to_timeline``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-
 
 
 def _cv2():
@@ -95,26 +94,3 @@ def flow_inbetweens(start: Image.Image, end: Image.Image, frames: int, on_frame=
 def crossfade_inbetweens(start: Image.Image, end: Image.Image, frames: int) -> list[Image.Image]:
     """The baseline: a plain dissolve."""
     return [start] + [Image.blend(start, end, j / (frames - 1)) for j in range(1, frames - 1)] + [end]
-
-
-def resample_frames(frames: list[Image.Image], wanted: int) -> list[Image.Image]:
-    """``wanted`` frames spread evenly over the clip's time, the first and last kept exactly.
-
-    Fewer than the clip has: the frames nearest in time. More: frames that fall between two
-    generated ones are synthesised from that pair with flow, never duplicated."""
-    from .timing import resample_times
-
-    times = resample_times(len(frames), wanted)
-    if wanted <= len(frames):
-        return [frames[round(t)] for t in times]
-    pairs: dict[int, FlowPair] = {}
-    out = []
-    for t in times:
-        k, fraction = int(t), t - int(t)
-        if fraction < 1e-6 or k + 1 >= len(frames):
-            out.append(frames[min(k, len(frames) - 1)])
-            continue
-        if k not in pairs:
-            pairs[k] = FlowPair(as_array(frames[k]), as_array(frames[k + 1]))
-        out.append(Image.fromarray(pairs[k].at(fraction)))
-    return out

@@ -14,12 +14,11 @@ from pathlib import Path
 
 from .errors import BackendError, explain_exception
 from .protocol import DEFAULT_MODEL_ID, ErrorCode
+from .request import DEVICES, DTYPES
 
 WEIGHT_COMPONENTS = ("unet", "vae", "image_encoder")
 REQUIRED_COMPONENTS = ("unet", "vae", "image_encoder", "scheduler", "feature_extractor")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-DTYPES = ("auto", "float16", "bfloat16", "float32")
-DEVICES = ("auto", "cuda", "mps", "cpu")
 LOW_VRAM_GIB = 16  # below this, 1024x576x25 needs low-VRAM mode (docs/performance.md)
 
 

@@ -47,11 +47,13 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
     batch_parallel_paths = True
     # The most frames decoded at once, whatever the sampler's default (None: no limit).
     max_decode_chunk_size: int | None = None
+    low_vram_mode = False
 
     def enable_low_vram_mode(self, device: str = "cuda") -> None:
         """Fit 1024x576x25 on a 12 GB GPU: model CPU offload (only the running component on the
         GPU), feed-forward layers one frame at a time, two frames decoded at a time, and the two
         paths of a parallel step as two UNet calls. Slower: see docs/performance.md."""
+        self.low_vram_mode = True
         self.enable_model_cpu_offload(device=device)
         self.unet.enable_forward_chunking()
         self.batch_parallel_paths = False
@@ -98,8 +100,8 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         num_frames: int | None = None,
         num_inference_steps: int | None = None,
         fps: int | None = None,
-        motion_bucket_id: int = 127,
-        noise_aug_strength: float = 0.02,
+        motion_bucket_id: int | None = None,
+        noise_aug_strength: float | None = None,
         decode_chunk_size: int | None = None,
         generator: torch.Generator | None = None,
         latents: torch.Tensor | None = None,
@@ -120,8 +122,8 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
             num_inference_steps (`int`, *optional*): defaults to the sampler's (50 for trf, else 25).
             fps (`int`, *optional*): the fps conditioning (diffusers' convention, the UNet sees fps-1);
                 defaults to the sampler's (9 for mpd and mpd-trf, else 7).
-            motion_bucket_id (`int`, defaults to 127), noise_aug_strength (`float`, defaults to 0.02):
-                SVD's micro-conditioning.
+            motion_bucket_id (`int`, *optional*), noise_aug_strength (`float`, *optional*): SVD's
+                micro-conditioning; default to the sampler's (127 and 0.02 for every sampler).
             decode_chunk_size (`int`, *optional*): frames decoded at once; defaults to the sampler's
                 (all frames for forward, 8 for trf, else 4), at most 2 in low-VRAM mode.
             generator (`torch.Generator`, *optional*): every random draw (initial latents,
@@ -130,8 +132,10 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
                 scaled by the scheduler's initial sigma as in diffusers.
             output_type (`str`, defaults to `"pil"`): "pil", "np", "pt" or "latent" (final latents
                 ``[1, T, 4, h, w]``).
-            callback_on_step_end (`Callable`, *optional*): ``callback(pipe, i, t, {"latents": x})``
-                after every denoising step; returning ``{"latents": ...}`` replaces the latents.
+            callback_on_step_end (`Callable`, *optional*): ``callback(pipe, i, t, {"latents": x,
+                "denoised": x0})`` after every denoising step, ``x0`` being the step's guided clean
+                estimate ``[1, T, 4, h, w]`` (what a live preview shows); returning
+                ``{"latents": ...}`` replaces the latents.
             return_dict (`bool`, defaults to `True`): return a ``StableVideoDiffusionPipelineOutput``
                 rather than a tuple.
 
@@ -147,6 +151,8 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         num_frames = num_frames if num_frames is not None else self.unet.config.num_frames
         num_inference_steps = num_inference_steps or sampler.default_steps
         fps = fps if fps is not None else sampler.default_fps
+        motion_bucket_id = motion_bucket_id if motion_bucket_id is not None else sampler.default_motion_bucket_id
+        noise_aug_strength = noise_aug_strength if noise_aug_strength is not None else sampler.default_noise_aug_strength
         if not decode_chunk_size:
             decode_chunk_size = min(sampler.default_decode_chunk_size or num_frames, self.max_decode_chunk_size or num_frames)
         device = self._execution_device
@@ -194,11 +200,12 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         denoise = self._make_denoiser(conditions, added_time_ids, sigmas, timesteps)
         with self.progress_bar(total=sampler.denoising_steps(num_inference_steps)) as progress_bar:
 
-            def on_step(i: int, latents_now: torch.Tensor):
+            def on_step(info: dict):
                 progress_bar.update()
                 if callback_on_step_end is None:
                     return None
-                outputs = callback_on_step_end(self, i, timesteps[i], {"latents": latents_now})
+                i = info["i"]
+                outputs = callback_on_step_end(self, i, timesteps[i], {"latents": info["x"], "denoised": info["denoised"]})
                 return (outputs or {}).get("latents")
 
             x = sampler.sample(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, callback=on_step)

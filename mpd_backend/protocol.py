@@ -1,42 +1,40 @@
-"""The job protocol shared by the backend and the Blender add-on, version 1. Standard library only.
+"""The wire between the backend and the Blender add-on, version 2. Standard library only.
 
-The backend writes events as JSON lines on stdout (``generate --json`` and ``serve``):
+The backend writes events as JSON lines on stdout (``generate --json``, ``serve``, ``download``);
+this module is the one place that turns them into typed events and back:
 
-    {"event": "progress", "protocol": 1, "phase": "denoise", "step": 3, "total": 25}
-    {"event": "log",      "protocol": 1, "message": "..."}
-    {"event": "done",     "protocol": 1, "frames": 48, "manifest": "/abs/job/manifest.json", "reused": false}
-    {"event": "error",    "protocol": 1, "code": "bad_input", "message": "...", "hint": "..."}
+    {"event": "progress", "protocol": 2, "phase": "denoise", "step": 3, "total": 25, "id": "0"}
+    {"event": "log",      "protocol": 2, "message": "..."}
+    {"event": "done",     "protocol": 2, "frames": 48, "manifest": "/abs/job/manifest.json", "reused": false}
+    {"event": "error",    "protocol": 2, "code": "bad_input", "message": "...", "hint": "..."}
 
 Phases, in order: "load", "denoise" (svd) or "interpolate" (flow), "write"; ``download`` reports
-"download" (bytes) and ends with ``{"event": "done", "folder": ...}``. A job folder is complete when its ``manifest.json``
-exists; it is written last, atomically.
+"download" (bytes) and ends with ``downloaded``. A job folder is complete when its
+``manifest.json`` exists; it is written last, atomically.
 
 ``serve`` (a worker: the model loaded once, jobs one after another) reads requests as JSON lines on
-stdin, and adds ``"id"`` to every event of a job:
+stdin; every event of a job carries the job's ``id``:
 
-    {"request": "generate", "protocol": 1, "id": "shot-010", "job": {"start": ..., "end": ..., "out": ...,
-                                                                       "frames": 24, "seed": 0, ...}}
-    {"request": "cancel", "protocol": 1, "id": "shot-010"}      the running or a queued job
-    {"request": "shutdown", "protocol": 1}                       after the jobs already sent
+    {"request": "run", "protocol": 2, "id": "shot-010", "job": "/abs/job folder/job.json"}
+    {"request": "cancel", "protocol": 2, "id": "shot-010"}      the running or a queued job
+    {"request": "shutdown", "protocol": 2}                       after the jobs already sent
 
-It answers ``{"event": "ready", "engine": ..., "model": ..., "device": ..., "dtype": ..., "load_s": ...}``
-once the model is loaded (engine "flow": nothing to load), the job events above for each job (a failed job does not stop the worker), and
-``{"event": "bye"}`` before it exits. The end of stdin (the parent is gone) cancels the running
-job and the queued ones, then ``bye``. ``job`` takes the fields of ``generate.JobRequest``; ``reuse``
-lists earlier job folders whose result is reused when their fingerprint (keyframe pixels and
-parameters) matches, answered by ``done`` with ``"reused": true``.
+It answers ``ready`` once the model is loaded (engine "flow": nothing to load), each job's events
+(a failed job does not stop the worker), and ``bye`` (with the reason) before it exits: after a
+shutdown, after ``--idle-timeout`` seconds without a job, or at the end of stdin (its parent is
+gone), which cancels everything and exits within seconds whatever the worker is doing.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 SAMPLER_NAMES = ("forward", "trf", "vibid", "mpd", "mpd-trf")
 ENGINES = ("auto", "svd", "flow")
-# The options of ``serve`` fixed for a worker's life; a job may not ask for other values.
-WORKER_OPTIONS = ("engine", "model", "device", "dtype", "offload", "offline")
 DEFAULT_SAMPLER = "mpd"
 DEFAULT_MODEL_ID = "stabilityai/stable-video-diffusion-img2vid-xt"
 
@@ -63,40 +61,110 @@ class ErrorCode:
     OUT_OF_MEMORY = "out_of_memory"
     DEVICE = "device"
     CANCELLED = "cancelled"
+    WORKER_GONE = "worker_gone"
     INTERNAL = "internal"
 
 
-def _event(kind: str, **fields) -> dict:
-    return {"event": kind, "protocol": PROTOCOL_VERSION, **fields}
+# ----------------------------------------------------------------------------------------------
+# Events (backend -> caller)
 
 
-def progress_event(phase: str, step: int, total: int) -> dict:
-    return _event("progress", phase=phase, step=step, total=total)
+@dataclass(frozen=True)
+class Event:
+    kind: ClassVar[str]
+    id: str | None = None  # the job's id, for the events of a job run by ``serve``
 
 
-def log_event(message: str) -> dict:
-    return _event("log", message=message)
+@dataclass(frozen=True)
+class ProgressEvent(Event):
+    kind: ClassVar[str] = "progress"
+    phase: str = ""
+    step: int = 0
+    total: int = 1
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / max(1, self.total))
 
 
-def done_event(frames: int, manifest: str, reused: bool = False) -> dict:
-    return _event("done", frames=frames, manifest=manifest, reused=reused)
+@dataclass(frozen=True)
+class LogEvent(Event):
+    kind: ClassVar[str] = "log"
+    message: str = ""
+    note: bool = False  # something the user should read with the result
 
 
-def model_ready_event(folder: str) -> dict:
-    """The end of ``download``: a "done" event with the model's local folder."""
-    return _event("done", folder=folder)
+@dataclass(frozen=True)
+class DoneEvent(Event):
+    kind: ClassVar[str] = "done"
+    frames: int = 0
+    manifest: str = ""
+    reused: bool = False
 
 
-def ready_event(model: str, device: str, dtype: str, load_s: float, engine: str = "svd") -> dict:
-    return _event("ready", engine=engine, model=model, device=device, dtype=dtype, load_s=round(load_s, 3))
+@dataclass(frozen=True)
+class ErrorEvent(Event):
+    kind: ClassVar[str] = "error"
+    code: str = ErrorCode.INTERNAL
+    message: str = ""
+    hint: str = ""
+
+    def text(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
 
 
-def bye_event() -> dict:
-    return _event("bye")
+@dataclass(frozen=True)
+class ReadyEvent(Event):
+    """The worker's model is loaded (engine "flow": nothing to load)."""
+
+    kind: ClassVar[str] = "ready"
+    engine: str = "svd"
+    model: str = ""
+    device: str = ""
+    dtype: str = ""
+    load_s: float = 0.0
 
 
-def generate_request(job_id: str, job: dict) -> dict:
-    return {"request": "generate", "protocol": PROTOCOL_VERSION, "id": job_id, "job": job}
+@dataclass(frozen=True)
+class ByeEvent(Event):
+    """The worker exits: ``reason`` is "shutdown", "idle" or "end of input"."""
+
+    kind: ClassVar[str] = "bye"
+    reason: str = "shutdown"
+
+
+@dataclass(frozen=True)
+class DownloadedEvent(Event):
+    """The end of ``download``: the model's local folder."""
+
+    kind: ClassVar[str] = "downloaded"
+    folder: str = ""
+
+
+EVENT_TYPES = {cls.kind: cls for cls in (ProgressEvent, LogEvent, DoneEvent, ErrorEvent, ReadyEvent, ByeEvent, DownloadedEvent)}
+
+
+def encode_event(event: Event) -> str:
+    data = {k: v for k, v in asdict(event).items() if not (k == "id" and v is None)}
+    return json.dumps({"event": event.kind, "protocol": PROTOCOL_VERSION, **data}, ensure_ascii=False)
+
+
+def decode_event(line: str) -> Event | None:
+    """The typed event in one line, or None for a line that is not one of ours."""
+    message = _decode(line, "event")
+    cls = EVENT_TYPES.get(message.get("event")) if message else None
+    if cls is None:
+        return None
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in message.items() if k in names})
+
+
+# ----------------------------------------------------------------------------------------------
+# Requests (caller -> ``serve``)
+
+
+def run_request(job_id: str, job_json: str) -> dict:
+    return {"request": "run", "protocol": PROTOCOL_VERSION, "id": job_id, "job": str(job_json)}
 
 
 def cancel_request(job_id: str) -> dict:
@@ -107,17 +175,8 @@ def shutdown_request() -> dict:
     return {"request": "shutdown", "protocol": PROTOCOL_VERSION}
 
 
-def error_event(code: str, message: str, hint: str = "") -> dict:
-    return _event("error", code=code, message=message, hint=hint)
-
-
-def encode_event(event: dict) -> str:
-    return json.dumps(event, ensure_ascii=False)
-
-
-def decode_event(line: str) -> dict | None:
-    """An event dict from one line, or None for a line that is not a protocol event."""
-    return _decode(line, "event")
+def encode_request(request: dict) -> str:
+    return json.dumps(request, ensure_ascii=False)
 
 
 def decode_request(line: str) -> dict | None:

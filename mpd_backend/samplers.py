@@ -9,15 +9,18 @@ evaluates the SVD UNet once (one CFG pair) on latents ``x`` at schedule index ``
 estimates. Latents are ``[B, T, C, h, w]``; frame 0 is the start keyframe, frame T-1 the end, and
 ``R`` reverses the frame axis (dim 1). ``z_start``/``z_end`` are the clean keyframe latents
 ``[B, C, h, w]`` used by the hard constraint ``P``. ``noise_like(x)`` draws ``N(0, I)`` from the
-caller's generator. ``callback(i, x)`` is called after every denoising step and may return
-replacement latents. No function keeps state between calls.
+caller's generator. ``callback(info)`` is called after every denoising step with a dict, as in
+k-diffusion: ``x`` (the latents now), ``i``, ``sigma`` (``sigmas[i]``) and ``denoised`` (the step's
+guided clean estimate, in forward frame order); it may return replacement latents. Each ``*_step``
+returns ``(x, denoised)``. No function keeps state between calls.
 
 Where both paths of a step see the same x (trf, the late phase of mpd-trf), a denoiser may offer
 ``denoise.pair(x_fwd, x_bwd, i)`` to evaluate both at once, as one UNet batch; it counts as two
 evaluations of D and must return what two calls would.
 
-The sampler classes at the bottom carry the parameters and defaults of each sampler so that a
-caller can pass ``MPD(gamma=0.3)`` instead of editing code.
+The sampler classes at the bottom carry the parameters of each sampler, so that a caller can pass
+``MPD(gamma=0.3)`` instead of editing code, and its defaults (steps, fps, motion, augmentation,
+decode chunk): the one place they are written; the pipeline and the job resolution read them.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import torch
 
 Denoiser = Callable[[torch.Tensor, int, str], tuple[torch.Tensor, torch.Tensor]]
 NoiseLike = Callable[[torch.Tensor], torch.Tensor]
-StepCallback = Callable[[int, torch.Tensor], "torch.Tensor | None"]
+StepCallback = Callable[[dict], "torch.Tensor | None"]
 
 START, END = "start", "end"
 
@@ -84,10 +87,11 @@ def _sigma_pair(sigmas: torch.Tensor, i: int) -> tuple[float, float]:
     return float(sigmas[i]), float(sigmas[i + 1])
 
 
-def _after_step(callback: StepCallback | None, i: int, x: torch.Tensor) -> torch.Tensor:
+def _after_step(callback: StepCallback | None, i: int, sigmas, step: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    x, denoised = step
     if callback is None:
         return x
-    replaced = callback(i, x)
+    replaced = callback({"x": x, "i": i, "sigma": sigmas[i], "denoised": denoised})
     return x if replaced is None else replaced
 
 
@@ -95,18 +99,18 @@ def _after_step(callback: StepCallback | None, i: int, x: torch.Tensor) -> torch
 # forward: diffusers' StableVideoDiffusionPipeline loop
 
 
-def forward_step(denoise: Denoiser, x, i, sigmas, guidance) -> torch.Tensor:
+def forward_step(denoise: Denoiser, x, i, sigmas, guidance):
     sigma, sigma_next = _sigma_pair(sigmas, i)
     x0_uncond, x0_cond = denoise(x, i, START)
     x0 = cfg(x0_uncond, x0_cond, guidance)
     # diffusers' EulerDiscreteScheduler order of operations, so the fp32 result matches it.
-    return x + (x - x0) / sigma * (sigma_next - sigma)
+    return x + (x - x0) / sigma * (sigma_next - sigma), x0
 
 
-def sample_forward(denoise, x, sigmas, *, min_guidance=1.0, max_guidance=3.0, callback=None):
+def sample_forward(denoise, x, sigmas, *, min_guidance, max_guidance, callback=None):
     guidance = frame_ramp(min_guidance, max_guidance, x)
     for i in range(len(sigmas) - 1):
-        x = _after_step(callback, i, forward_step(denoise, x, i, sigmas, guidance))
+        x = _after_step(callback, i, sigmas, forward_step(denoise, x, i, sigmas, guidance))
     return x
 
 
@@ -114,7 +118,8 @@ def sample_forward(denoise, x, sigmas, *, min_guidance=1.0, max_guidance=3.0, ca
 # vibid: one bidirectional step, CFG++ with DDS in each direction
 
 
-def vibid_step(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like) -> torch.Tensor:
+def vibid_step(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like):
+    """Returns x and the backward half's clean estimate (with its DDS), in forward order."""
     sigma, sigma_next = _sigma_pair(sigmas, i)
     last = x.shape[1] - 1
     x0_uncond, x0_cond = denoise(x, i, START)
@@ -122,13 +127,13 @@ def vibid_step(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like) -> t
     x = renoise(x, sigma, sigma_next, noise_like)
     y = R(x)
     y0_uncond, y0_cond = denoise(y, i, END)
-    y = euler(y, P(y0_cond, last, z_start), y0_uncond, sigma, sigma_next)
-    return R(y)
+    y0 = P(y0_cond, last, z_start)
+    return R(euler(y, y0, y0_uncond, sigma, sigma_next)), R(y0)
 
 
 def sample_vibid(denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
     for i in range(len(sigmas) - 1):
-        x = _after_step(callback, i, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like))
+        x = _after_step(callback, i, sigmas, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like))
     return x
 
 
@@ -162,13 +167,13 @@ def is_early_step(i: int, num_steps: int, gamma: float) -> bool:
     return i < gamma * num_steps
 
 
-def sample_mpd(denoise, x, sigmas, *, z_start, z_end, noise_like, gamma=0.2, iterations=3, callback=None):
+def sample_mpd(denoise, x, sigmas, *, z_start, z_end, noise_like, gamma, iterations, callback=None):
     num_steps = len(sigmas) - 1
     for i in range(num_steps):
         if is_early_step(i, num_steps, gamma):
             for _ in range(iterations):
                 x = mpd_block(denoise, x, i, sigmas, z_start, z_end, noise_like)
-        x = _after_step(callback, i, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like))
+        x = _after_step(callback, i, sigmas, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like))
     return x
 
 
@@ -176,33 +181,35 @@ def sample_mpd(denoise, x, sigmas, *, z_start, z_end, noise_like, gamma=0.2, ite
 # mpd-trf: MPD early, then parallel fusion of the two paths
 
 
-def fusion_round(denoise: Denoiser, x, i, sigmas) -> torch.Tensor:
-    """Both paths on the same x, fused with ``w = linspace(1, 0, T)``; CFG++ with the forward uncond."""
+def fusion_round(denoise: Denoiser, x, i, sigmas):
+    """Both paths on the same x, fused with ``w = linspace(1, 0, T)``; CFG++ with the forward uncond.
+    Returns x and the fused clean estimate."""
     sigma, sigma_next = _sigma_pair(sigmas, i)
     (x0f_uncond, x0f_cond), (_, x0b_cond) = denoise_both(denoise, x, i)
     w = frame_ramp(1.0, 0.0, x)
-    return w * x0f_cond + (1 - w) * R(x0b_cond) + sigma_next * (x - x0f_uncond) / sigma
+    x0 = w * x0f_cond + (1 - w) * R(x0b_cond)
+    return x0 + sigma_next * (x - x0f_uncond) / sigma, x0
 
 
-def mpd_trf_late_step(denoise: Denoiser, x, i, sigmas, noise_like, renoise_rounds: int) -> torch.Tensor:
+def mpd_trf_late_step(denoise: Denoiser, x, i, sigmas, noise_like, renoise_rounds: int):
     sigma, sigma_next = _sigma_pair(sigmas, i)
     for _ in range(renoise_rounds):
-        x = renoise(fusion_round(denoise, x, i, sigmas), sigma, sigma_next, noise_like)
+        x = renoise(fusion_round(denoise, x, i, sigmas)[0], sigma, sigma_next, noise_like)
     return fusion_round(denoise, x, i, sigmas)
 
 
 def sample_mpd_trf(
-    denoise, x, sigmas, *, z_start, z_end, noise_like, gamma=0.1, iterations=1, renoise_rounds=3, callback=None
+    denoise, x, sigmas, *, z_start, z_end, noise_like, gamma, iterations, renoise_rounds, callback=None
 ):
     num_steps = len(sigmas) - 1
     for i in range(num_steps):
         if is_early_step(i, num_steps, gamma):
             for _ in range(iterations):
                 x = mpd_block(denoise, x, i, sigmas, z_start, z_end, noise_like)
-            x = vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like)
+            step = vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like)
         else:
-            x = mpd_trf_late_step(denoise, x, i, sigmas, noise_like, renoise_rounds)
-        x = _after_step(callback, i, x)
+            step = mpd_trf_late_step(denoise, x, i, sigmas, noise_like, renoise_rounds)
+        x = _after_step(callback, i, sigmas, step)
     return x
 
 
@@ -210,7 +217,7 @@ def sample_mpd_trf(
 # trf: Time Reversal Fusion with the official noise re-injection walk
 
 
-def trf_step_ids(num_steps: int, jump_length=5, jump_n_sample=2, repeat_step_ratio=0.8) -> list[int]:
+def trf_step_ids(num_steps: int, jump_length: int, jump_n_sample: int, repeat_step_ratio: float) -> list[int]:
     """The official index walk, as schedule indices (0 = noisiest). A drop marks an undo."""
     jumps = {j: jump_n_sample - 1 for j in range(int(num_steps * repeat_step_ratio), num_steps - jump_length, jump_length)}
     order, t = [], num_steps
@@ -225,7 +232,8 @@ def trf_step_ids(num_steps: int, jump_length=5, jump_n_sample=2, repeat_step_rat
     return [num_steps - 1 - t for t in order]
 
 
-def trf_step(denoise: Denoiser, x, i, sigmas, guidance) -> torch.Tensor:
+def trf_step(denoise: Denoiser, x, i, sigmas, guidance):
+    """Returns the fused x and the fused clean estimate."""
     sigma, sigma_next = _sigma_pair(sigmas, i)
     forward, backward = denoise_both(denoise, x, i)
     x0f = cfg(*forward, guidance)
@@ -234,7 +242,7 @@ def trf_step(denoise: Denoiser, x, i, sigmas, guidance) -> torch.Tensor:
     x0b = cfg(*backward, guidance)  # the ramp runs in the backward path's own frame order
     euler_bwd = euler(y, x0b, x0b, sigma, sigma_next)
     w = frame_ramp(1.0, 0.0, x)
-    return w * euler_fwd + (1 - w) * R(euler_bwd)
+    return w * euler_fwd + (1 - w) * R(euler_bwd), w * x0f + (1 - w) * R(x0b)
 
 
 def sample_trf(
@@ -243,12 +251,12 @@ def sample_trf(
     sigmas,
     *,
     noise_like,
-    min_guidance=1.0,
-    max_guidance=3.0,
-    jump_length=5,
-    jump_n_sample=2,
-    repeat_step_ratio=0.8,
-    noise_scale_ratio=1.0,
+    min_guidance,
+    max_guidance,
+    jump_length,
+    jump_n_sample,
+    repeat_step_ratio,
+    noise_scale_ratio,
     callback=None,
 ):
     guidance = frame_ramp(min_guidance, max_guidance, x)
@@ -257,7 +265,7 @@ def sample_trf(
         if previous is not None and i < previous:  # undo: back up from sigmas[p+1] to sigmas[p]
             x = renoise(x, *_sigma_pair(sigmas, previous), noise_like, scale=noise_scale_ratio)
         else:
-            x = _after_step(callback, i, trf_step(denoise, x, i, sigmas, guidance))
+            x = _after_step(callback, i, sigmas, trf_step(denoise, x, i, sigmas, guidance))
         previous = i
     return x
 
@@ -268,11 +276,14 @@ def sample_trf(
 
 @dataclass(frozen=True)
 class Sampler:
-    """Base class. ``default_*`` are the spec's defaults; the pipeline uses them where given None."""
+    """Base class. ``default_*`` are the spec's defaults, written only here: the pipeline and the
+    job resolution use them wherever a caller gives None."""
 
     name: ClassVar[str]
     default_steps: ClassVar[int] = 25
     default_fps: ClassVar[int] = 7
+    default_motion_bucket_id: ClassVar[int] = 127
+    default_noise_aug_strength: ClassVar[float] = 0.02
     default_decode_chunk_size: ClassVar[int | None] = 4  # None: all frames at once
     uses_end_keyframe: ClassVar[bool] = True
     uses_keyframe_targets: ClassVar[bool] = True  # needs z_start / z_end for DDS or MPD

@@ -13,6 +13,7 @@ from .keyframes_from_files import MPD_OT_keyframes_from_files
 from .keyframes_from_scene import MPD_OT_keyframes_from_scene
 from .keyframes_from_strips import MPD_OT_keyframes_from_strips
 from .model_download import MPD_OT_model_download
+from .release_backend import MPD_OT_release_backend
 from .rerun import MPD_OT_rerun
 
 classes = (
@@ -24,6 +25,7 @@ classes = (
     MPD_OT_rerun,
     MPD_OT_batch_markers,
     MPD_OT_cancel,
+    MPD_OT_release_backend,
     MPD_OT_env_install,
     MPD_OT_env_cancel,
     MPD_OT_env_refresh,

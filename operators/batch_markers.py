@@ -1,20 +1,21 @@
+import shutil
 import tempfile
 from pathlib import Path
 
 import bpy
 from bpy.props import BoolProperty
 
-from .. import batch, jobs
-from ..core.backend_process import BackendMissing
-from ..core.batch import keyframe_frames, plan_shots
-from ..core.shots import ShotError
+from .. import generation
+from ..core.errors import UserError
+from ..core.shots import keyframe_frames, plan_shots
+from ..core.states import ShotStatus
 from ..keyframes import render_scene_frames
 
 
 class MPD_OT_batch_markers(bpy.types.Operator):
     """Fill every gap between consecutive timeline markers (the selected ones, or all) in one run:
-    each marker's frame is rendered once, one worker loads the model once, and a re-run reuses the
-    shots already done"""
+    each marker's frame is rendered once, the worker keeps the model loaded for every shot, and a
+    re-run reuses the shots already done"""
 
     bl_idname = "mpd.batch_markers"
     bl_label = "Batch over Markers"
@@ -26,7 +27,7 @@ class MPD_OT_batch_markers(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return not jobs.busy()
+        return not generation.busy()
 
     def execute(self, context):
         scene = context.scene
@@ -39,19 +40,19 @@ class MPD_OT_batch_markers(bpy.types.Operator):
             shots = plan_shots(markers)
             frames = keyframe_frames(shots)
             if not frames:
-                raise ShotError("Every pair of markers is adjacent: there is no frame to fill.")
+                raise UserError("Every pair of markers is adjacent: there is no frame to fill.")
             staging = tempfile.mkdtemp(prefix="mpd_batch_keyframes_")
-            keyframes = render_scene_frames(scene, frames, Path(staging))
-            batch.start(context, shots, keyframes, staging)
-        except (ShotError, BackendMissing) as exc:
+            renders = render_scene_frames(scene, frames, Path(staging))
+            for shot in shots:
+                shot.start_image, shot.end_image = renders.get(shot.frame_a, ""), renders.get(shot.frame_b, "")
+            generation.start(context, shots, "MARKERS", staging, resume=True)
+        except UserError as exc:
             if staging:
-                import shutil
-
                 shutil.rmtree(staging, ignore_errors=True)
-            state = jobs.job_state(context)
-            state.state, state.message, state.hint = "FAILED", str(exc), ""
+            state = generation.job_state(context)
+            state.state, state.message, state.hint = "FAILED", exc.message, exc.hint
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        runnable = sum(s.status == "queued" for s in shots)
+        runnable = sum(s.status == ShotStatus.QUEUED for s in shots)
         self.report({"INFO"}, f"Batch: {runnable} shots queued ({len(frames)} keyframes rendered)")
         return {"FINISHED"}

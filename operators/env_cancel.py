@@ -1,6 +1,6 @@
 import bpy
 
-from .. import environment
+from .. import background, backend_setup
 
 
 class MPD_OT_env_cancel(bpy.types.Operator):
@@ -12,9 +12,9 @@ class MPD_OT_env_cancel(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return environment.is_installing() or environment.is_downloading()
+        return backend_setup.setup_running()
 
     def execute(self, context):
-        environment.cancel()
-        environment.tick()
+        backend_setup.cancel_setup()
+        background.tick()
         return {"FINISHED"}

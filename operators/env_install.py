@@ -1,7 +1,7 @@
 import bpy
 
-from .. import environment, jobs
-from ..core.backend_process import BackendMissing
+from .. import background, backend_setup, generation
+from ..core.errors import UserError
 
 
 class MPD_OT_env_install(bpy.types.Operator):
@@ -15,13 +15,13 @@ class MPD_OT_env_install(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return not environment.is_installing() and not jobs.busy()
+        return not background.registry.running(backend_setup.InstallTask.kind) and not generation.busy()
 
     def execute(self, context):
         try:
-            installer = environment.install(context)
-        except BackendMissing as exc:
+            task = backend_setup.install(context)
+        except UserError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Installing the backend environment in {installer.folder}")
+        self.report({"INFO"}, f"Installing the backend environment in {task.installer.folder}")
         return {"FINISHED"}

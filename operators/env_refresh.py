@@ -1,6 +1,6 @@
 import bpy
 
-from .. import environment
+from .. import backend_setup
 
 
 class MPD_OT_env_refresh(bpy.types.Operator):
@@ -12,6 +12,6 @@ class MPD_OT_env_refresh(bpy.types.Operator):
     bl_options = {"REGISTER", "INTERNAL"}
 
     def execute(self, context):
-        environment.refresh(context)
-        environment.run_doctor(context)
+        backend_setup.refresh(context)
+        backend_setup.run_doctor(context)
         return {"FINISHED"}

@@ -1,7 +1,7 @@
 import bpy
 
 from .. import compat
-from ..core.shots import ShotError
+from ..core.errors import UserError
 from ..keyframes import strip_keyframes
 
 
@@ -16,7 +16,7 @@ class MPD_OT_keyframes_from_strips(bpy.types.Operator):
         settings = context.scene.mpd_inbetween
         try:
             start, end, frame_a, frame_b, shot = strip_keyframes(compat.sequencer_scene(context))
-        except ShotError as exc:
+        except UserError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         settings.source = "STRIPS"

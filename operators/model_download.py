@@ -1,7 +1,7 @@
 import bpy
 
-from .. import environment
-from ..core.backend_process import BackendMissing
+from .. import backend_setup
+from ..core.errors import UserError
 
 
 class MPD_OT_model_download(bpy.types.Operator):
@@ -15,12 +15,12 @@ class MPD_OT_model_download(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return not environment.is_downloading() and not environment.is_installing()
+        return not backend_setup.setup_running()
 
     def execute(self, context):
         try:
-            environment.start_download(context)
-        except BackendMissing as exc:
+            backend_setup.start_download(context)
+        except UserError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         return {"FINISHED"}

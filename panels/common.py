@@ -3,6 +3,7 @@
 STATE_ICONS = {"DONE": "CHECKMARK", "FAILED": "ERROR", "CANCELLED": "CANCEL", "RUNNING": "SORTTIME"}
 SHOT_ICONS = {"done": "CHECKMARK", "reused": "CHECKMARK", "failed": "ERROR", "skipped": "FORWARD",
               "cancelled": "CANCEL", "running": "SORTTIME", "queued": "TIME"}
+WORKER_ICONS = {"ready": "CHECKMARK", "loading": "SORTTIME", "failed": "ERROR", "stopped": "DOT"}
 
 
 class InbetweenPanel:
@@ -57,6 +58,7 @@ def draw_job(layout, context):
         layout.progress(factor=state.progress, type="BAR", text=state.message or "Running")
         layout.operator("mpd.cancel", text="Cancel", icon="CANCEL")
         draw_shots(layout, state)
+        draw_worker(layout, context.window_manager.mpd_worker)
         return
     layout.operator("mpd.generate", text="Generate Inbetweens", icon="RENDER_ANIMATION")
     layout.operator("mpd.rerun", text="Re-run Active Strip", icon="FILE_REFRESH")
@@ -68,7 +70,18 @@ def draw_job(layout, context):
             box.label(text=state.hint)
         if state.folder:
             box.label(text=state.folder, icon="FILE_FOLDER")
+        if state.log:
+            box.label(text=f"Worker log: {state.log}", icon="TEXT")
     draw_shots(layout, state)
+    draw_worker(layout, context.window_manager.mpd_worker)
+
+
+def draw_worker(layout, worker):
+    """The backend worker: whether its model is loaded, and the button that frees it."""
+    row = layout.row()
+    row.label(text=worker.message or "Backend not running", icon=WORKER_ICONS.get(worker.state, "DOT"))
+    if worker.state in ("loading", "ready"):
+        row.operator("mpd.release_backend", text="", icon="X")
 
 
 def draw_shots(layout, state):
@@ -82,5 +95,3 @@ def draw_shots(layout, state):
         row.label(text=shot.status)
         if shot.reason and shot.status == "failed":
             box.label(text=shot.reason, icon="BLANK1")
-
-

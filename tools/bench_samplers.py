@@ -458,7 +458,7 @@ def main() -> None:
     import torch
 
     from mpd_backend.loading import load_pipeline
-    from mpd_backend.svd_xt import save_random_svd_xt
+    from mpd_testing.svd_xt import save_random_svd_xt
 
     imports = time.perf_counter() - began
     if not (args.model / "model_index.json").exists():

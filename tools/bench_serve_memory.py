@@ -6,7 +6,6 @@ resident memory (RSS) after each, written as a Markdown table.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,8 +19,9 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mpd_backend.protocol import decode_event, generate_request, shutdown_request  # noqa: E402
-from mpd_backend.tiny import save_tiny_svd  # noqa: E402
+from mpd_backend.protocol import DoneEvent, ReadyEvent, decode_event, encode_request, run_request, shutdown_request  # noqa: E402
+from mpd_backend.request import two_key_request, write_request  # noqa: E402
+from mpd_testing.tiny import save_tiny_svd  # noqa: E402
 
 
 def main(jobs: int, out: Path | None) -> None:
@@ -35,25 +35,27 @@ def main(jobs: int, out: Path | None) -> None:
     )
     process = psutil.Process(worker.pid)
     events = (decode_event(line) for line in worker.stdout)
-    ready = next(e for e in events if e and e["event"] == "ready")
+    ready = next(e for e in events if isinstance(e, ReadyEvent))
     rows = [("after load", process.memory_info().rss, 0.0)]
     for k in range(jobs):
-        job = {"start": str(work / "a.png"), "end": str(work / "b.png"), "out": str(work / f"job{k}"), "frames": 12,
-               "steps": 4, "width": 64, "height": 64, "seed": k, "sampler": "mpd"}
+        folder = work / f"job{k}"
+        folder.mkdir()
+        job = write_request(folder, two_key_request(str(work / "a.png"), str(work / "b.png"), 12, model=str(model), offline=True,
+                                                    device="cpu", dtype="float32", steps=4, width=64, height=64, seed=k))
         t0 = time.perf_counter()
-        worker.stdin.write(json.dumps(generate_request(str(k), job)) + "\n")
+        worker.stdin.write(encode_request(run_request(str(k), job)) + "\n")
         worker.stdin.flush()
-        end = next(e for e in events if e and e.get("id") == str(k) and e["event"] in ("done", "error"))
-        assert end["event"] == "done", end
+        end = next(e for e in events if e and e.id == str(k) and e.kind in ("done", "error"))
+        assert isinstance(end, DoneEvent), end
         rows.append((f"job {k + 1}", process.memory_info().rss, time.perf_counter() - t0))
-    worker.stdin.write(json.dumps(shutdown_request()) + "\n")
+    worker.stdin.write(encode_request(shutdown_request()) + "\n")
     worker.stdin.close()
     worker.wait(timeout=60)
 
     mib = lambda b: b / 2**20
     lines = [
         f"Worker RSS over {jobs} jobs (tiny model, mpd, 4 steps, 64x64, 8 generated frames, 12 written; "
-        f"{os.cpu_count()} CPU cores; model load {ready['load_s']} s)",
+        f"{os.cpu_count()} CPU cores; model load {ready.load_s} s)",
         "",
         "| after | RSS (MiB) | job time (s) |",
         "|---|---|---|",

@@ -93,10 +93,11 @@ def main(out_root: Path) -> int:
     assert bpy.ops.mpd.keyframes_from_scene() == {"FINISHED"}
     print(f"keyframes: frames {settings.frame_a} and {settings.frame_b}, rendered with Cycles on the CPU")
     assert bpy.ops.mpd.generate() == {"FINISHED"}
-    jobs = sys.modules[PACKAGE + ".jobs"]
+    tick = sys.modules[PACKAGE + ".background"].tick
     state = bpy.context.window_manager.mpd_job
     last = ""
-    while jobs.tick() is not None:  # the timer's work, driven by hand without an event loop
+    while state.state == "RUNNING":  # the timer's work, driven by hand without an event loop
+        tick()
         if state.message != last:
             last = state.message
             print(f"  {last}", flush=True)

@@ -27,7 +27,7 @@ def keyframe_image(width: int, height: int, seed: int) -> Image.Image:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    from mpd_backend.tiny import save_tiny_svd
+    from mpd_testing.tiny import save_tiny_svd
 
     return save_tiny_svd(tmp_path_factory.mktemp("models") / "tiny-svd")
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from mpd_backend.errors import explain_exception
 from mpd_backend.loading import cpu_has_native_bf16
-from mpd_backend.protocol import DEFAULT_MODEL_ID, decode_event
+from mpd_backend.protocol import DEFAULT_MODEL_ID, DoneEvent, ErrorEvent, ProgressEvent, decode_event
 
 from .conftest import keyframe_image, run_backend
 from .fake_hub import FakeHub
@@ -34,15 +34,21 @@ def test_generate_writes_a_complete_job_folder(tiny_model_dir, keyframe_files, t
     assert result.returncode == 0, result.stderr
     events = [decode_event(line) for line in result.stdout.splitlines()]
     assert all(events), result.stdout
-    phases = [e["phase"] for e in events if e["event"] == "progress"]
+    phases = [e.phase for e in events if isinstance(e, ProgressEvent)]
     assert phases[0] == "load" and "denoise" in phases and phases[-1] == "write"
-    denoise = [e for e in events if e["event"] == "progress" and e["phase"] == "denoise"]
-    assert [e["step"] for e in denoise] == [1, 2, 3] and denoise[-1]["total"] == 3
+    denoise = [e for e in events if isinstance(e, ProgressEvent) and e.phase == "denoise"]
+    assert [e.step for e in denoise] == [1, 2, 3] and denoise[-1].total == 3
     done = events[-1]
-    assert done["event"] == "done" and done["frames"] == 11
+    assert isinstance(done, DoneEvent) and done.frames == 11
 
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["complete"] and len(manifest["frames"]) == 11
+    assert manifest["complete"] and len(manifest["frames"]) == 11 and manifest["schema"] == 1
+    # The request was written before the job and never rewritten; what was resolved is in the manifest.
+    request = json.loads((out / "job.json").read_text())
+    assert request["schema"] == 1 and request["width"] == 64 and request["fps"] is None
+    assert [k["frame"] for k in request["keys"]] == [0, 10] and request["source"] == "CLI"
+    assert manifest["parameters"]["fps"] == 9 and manifest["parameters"]["num_frames"] == 8
+    assert manifest["files"]["job.json"]["bytes"] == (out / "job.json").stat().st_size
     assert sorted(p.name for p in (out / "frames").iterdir()) == [f"{i:04d}.png" for i in range(11)]
     for name, entry in manifest["files"].items():
         assert (out / name).stat().st_size == entry["bytes"]
@@ -83,9 +89,9 @@ def test_keyframes_of_different_sizes_are_fitted_and_said(tiny_model_dir, tmp_pa
     [
         ("missing_start", "The start keyframe was not found"),
         ("unreadable_end", "The end keyframe cannot be read as an image"),
-        ("one_frame", "--frames must be at least 2"),
+        ("one_frame", "frames must be at least 2"),
         ("unknown_sampler", "Unknown sampler 'magic'"),
-        ("bad_size", "--width must be a positive multiple of 64"),
+        ("bad_size", "width must be a positive multiple of 64"),
     ],
 )
 def test_bad_input_gets_one_clear_line(keyframe_files, tmp_path, case, expected):
@@ -124,7 +130,7 @@ def test_json_mode_reports_an_error_event_with_a_hint(keyframe_files, tmp_path):
                          "--frames", "0", "--json")
     assert result.returncode == 2
     (event,) = [decode_event(line) for line in result.stdout.splitlines()]
-    assert event["event"] == "error" and event["code"] == "bad_input" and event["hint"]
+    assert isinstance(event, ErrorEvent) and event.code == "bad_input" and event.hint
 
 
 def copy_model(src, dst, skip=()):
@@ -154,7 +160,21 @@ def test_model_folder_problems(tiny_model_dir, keyframe_files, tmp_path, case, c
     result = generate(model, *keyframe_files, out, "--engine", "svd", "--json")
     assert result.returncode == 1
     assert expected in one_error_line(result)
-    assert decode_event(result.stdout.splitlines()[-1])["code"] == code
+    assert decode_event(result.stdout.splitlines()[-1]).code == code
+
+
+@pytest.mark.parametrize("case", ["no_unet", "pickle_only"])
+def test_a_present_but_broken_model_is_an_error_on_auto_too(tiny_model_dir, keyframe_files, tmp_path, case):
+    """Only a model that is simply absent falls back to the flow engine."""
+    model = tmp_path / "model"
+    copy_model(tiny_model_dir, model, skip={"unet"} if case == "no_unet" else ())
+    if case == "pickle_only":
+        weights = model / "unet/diffusion_pytorch_model.safetensors"
+        weights.rename(weights.with_suffix(".bin"))
+    result = generate(model, *keyframe_files, tmp_path / "job", "--engine", "auto")
+    assert result.returncode == 1
+    assert ("missing unet" if case == "no_unet" else "pickle files only") in one_error_line(result)
+    assert not (tmp_path / "job").exists()
 
 
 def test_offline_without_a_cached_copy(keyframe_files, tmp_path):

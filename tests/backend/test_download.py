@@ -2,7 +2,7 @@
 
 import json
 
-from mpd_backend.protocol import decode_event
+from mpd_backend.protocol import DownloadedEvent, ProgressEvent, decode_event
 
 from .conftest import run_backend
 from .fake_hub import FakeHub
@@ -16,11 +16,11 @@ def test_download_with_progress_then_generate_from_the_cache_offline(tiny_model_
         result = run_backend("download", "--model", REPO_ID, "--json", env={"HF_ENDPOINT": hub.url, "HF_HOME": hf_home})
     assert result.returncode == 0, result.stderr
     events = [decode_event(line) for line in result.stdout.splitlines()]
-    progress = [e for e in events if e["event"] == "progress"]
-    assert progress and all(e["phase"] == "download" for e in progress)
-    assert progress[-1]["step"] == progress[-1]["total"] > 1_000_000  # bytes, the weights included
+    progress = [e for e in events if isinstance(e, ProgressEvent)]
+    assert progress and all(e.phase == "download" for e in progress)
+    assert progress[-1].step == progress[-1].total > 1_000_000  # bytes, the weights included
     done = events[-1]
-    assert done["event"] == "done" and (tmp_path / "hf home").as_posix() in done["folder"]
+    assert isinstance(done, DownloadedEvent) and (tmp_path / "hf home").as_posix() in done.folder
     assert any(r.startswith("GET") and r.endswith("unet/diffusion_pytorch_model.safetensors") for r in hub.requests)
 
     # The hub is gone: the cached copy serves an offline job.

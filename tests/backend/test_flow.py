@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mpd_backend.flow import crossfade_inbetweens, flow_inbetweens, resample_frames
-from mpd_backend.protocol import decode_event
+from mpd_backend.flow import crossfade_inbetweens, flow_inbetweens
+from mpd_backend.timing import fit_to_timeline
+from mpd_backend.protocol import LogEvent, decode_event
 
 from .conftest import run_backend
 
@@ -59,7 +60,7 @@ def test_flow_inbetweens_count_and_exact_ends():
 def test_resample_keeps_both_ends_and_returns_exactly_g(generated, wanted):
     tex = texture(2)
     clip = [frame_at(tex, 4 * k, 0, 1.0) for k in range(generated)]
-    out = resample_frames(clip, wanted)
+    out = fit_to_timeline(clip, wanted)
     assert len(out) == wanted
     assert out[0] is clip[0] and out[-1] is clip[-1]
     if wanted > generated:  # a frame between two generated ones is synthesised, not a repeat
@@ -80,7 +81,7 @@ def test_cli_flow_engine_and_auto_fallback(keyframe_files, tmp_path):
                          "--model", tmp_path / "no weights here", "--frames", "9", "--json")
     assert result.returncode == 0, result.stderr
     events = [decode_event(line) for line in result.stdout.splitlines()]
-    notes = [e["message"] for e in events if e["event"] == "log" and e["message"].startswith("note: ")]
+    notes = [e.message for e in events if isinstance(e, LogEvent) and e.note]
     assert any("no SVD weights found" in n and "flow engine" in n for n in notes)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["engine"] == "flow" and len(manifest["frames"]) == 9
@@ -91,7 +92,7 @@ def test_cli_flow_engine_and_auto_fallback(keyframe_files, tmp_path):
     "args, expected",
     [
         (["--start", "missing.png"], "The start keyframe was not found"),
-        (["--frames", "1"], "--frames must be at least 2"),
+        (["--frames", "1"], "frames must be at least 2"),
         (["--engine", "magic"], "invalid choice: 'magic'"),
     ],
 )

@@ -1,8 +1,11 @@
 """InbetweenPipeline on the tiny SVD: equivalence with diffusers, constraints, UNet calls, seeds."""
 
 import contextlib
+import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,17 +150,33 @@ def test_latents_argument_replaces_the_initial_draw(pipe, keyframes):
     torch.testing.assert_close(run(1), run(2), rtol=0, atol=0)
 
 
-def test_callback_on_step_end_sees_and_replaces_latents(pipe, keyframes):
-    seen = []
+def test_callback_on_step_end_sees_the_denoised_estimate_and_replaces_latents(pipe, keyframes):
+    seen, denoised = [], []
 
     def callback(p, i, t, tensors):
         seen.append(i)
+        denoised.append(tensors["denoised"])
         return {"latents": torch.zeros_like(tensors["latents"])} if i == 3 else tensors
 
     out = pipe(*keyframes, sampler="vibid", num_inference_steps=4, generator=seeded(0), output_type="latent",
                callback_on_step_end=callback, **SMALL).frames
     assert seen == [0, 1, 2, 3]
     assert out.abs().max() == 0
+    assert denoised[-1].shape == (1, 8, 4, 16, 16)
+    z_start = pipe._keyframe_target(pipe.video_processor.preprocess(keyframes[0], height=64, width=64))
+    torch.testing.assert_close(denoised[-1][:, 0], z_start, rtol=0, atol=1e-6)  # the guided estimate, DDS included
+
+
+@pytest.mark.parametrize("name", ["forward", "vibid", "mpd", "mpd-trf", "trf"])
+def test_golden_latents_on_the_tiny_model(pipe, keyframes, name):
+    """Regression: each sampler's final latents (fp32, seed 7, 4 steps) as recorded in
+    tests/backend/golden/tiny_latents.json, so a refactor that changes an output fails here."""
+    golden = json.loads((Path(__file__).parent / "golden" / "tiny_latents.json").read_text())[name]
+    x = pipe(*keyframes, sampler=name, num_inference_steps=4, height=64, width=64, num_frames=8,
+             generator=seeded(7), output_type="latent").frames
+    torch.testing.assert_close(x.mean(dim=(0, 2, 3, 4)), torch.tensor(golden["mean"]), rtol=0, atol=1e-4)
+    torch.testing.assert_close(x.std(dim=(0, 2, 3, 4)), torch.tensor(golden["std"]), rtol=0, atol=1e-4)
+    torch.testing.assert_close(x.flatten()[:8], torch.tensor(golden["first"]), rtol=0, atol=1e-4)
 
 
 def test_outputs_and_defaults(pipe, keyframes):
@@ -170,6 +189,13 @@ def test_outputs_and_defaults(pipe, keyframes):
         pipe(keyframes[0], sampler="mpd")
 
 
-def test_importing_the_package_does_not_import_torch():
-    code = "import sys, mpd_backend, mpd_backend.protocol, mpd_backend.timing; assert 'torch' not in sys.modules, 'torch imported'"
+def test_backend_modules_the_add_on_imports_do_not_import_torch():
+    """Every backend module the add-on imports (found in its sources), imported as the add-on does."""
+    used = set()
+    for path in REPO.glob("**/*.py"):
+        if path.parts[len(REPO.parts)] in ("mpd_backend", "tests", "tools", "mpd_testing") or ".venv" in path.parts[len(REPO.parts)]:
+            continue
+        used |= set(re.findall(r"mpd_backend\.(\w+)", path.read_text(encoding="utf-8")))
+    assert {"protocol", "request", "job_folder", "loading", "estimate"} <= used
+    code = f"import sys, mpd_backend; [__import__('mpd_backend.' + m) for m in {sorted(used)!r}]; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -1,6 +1,6 @@
-"""``serve``, the long-lived worker, as the add-on drives it: JSON lines over a real process's pipes."""
+"""``serve``, the long-lived worker, as the add-on drives it: job folders sent as JSON lines over a
+real process's pipes."""
 
-import json
 import os
 import queue
 import subprocess
@@ -10,20 +10,25 @@ import time
 
 import pytest
 
-from mpd_backend.protocol import cancel_request, decode_event, generate_request, shutdown_request
+from mpd_backend.protocol import (
+    ByeEvent, DoneEvent, ErrorEvent, ProgressEvent, ReadyEvent, cancel_request, decode_event, encode_request, run_request,
+    shutdown_request,
+)
+from mpd_backend.request import two_key_request, write_request
 
 from .conftest import REPO, run_backend
 
 
 class WorkerSession:
-    def __init__(self, model):
+    def __init__(self, model, *extra):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mpd_backend", "serve", "--model", str(model), "--offline", "--device", "cpu", "--dtype", "float32"],
+            [sys.executable, "-m", "mpd_backend", "serve", "--model", str(model), "--offline", "--device", "cpu", "--dtype", "float32",
+             *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         self.events: queue.Queue = queue.Queue()
-        self.log: list[dict] = []
+        self.log: list = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -33,15 +38,15 @@ class WorkerSession:
                 self.events.put(event)
 
     def send(self, request: dict):
-        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.write(encode_request(request) + "\n")
         self.process.stdin.flush()
 
-    def next_event(self, timeout=120) -> dict:
+    def next_event(self, timeout=120):
         event = self.events.get(timeout=timeout)
         self.log.append(event)
         return event
 
-    def until(self, predicate, timeout=180) -> dict:
+    def until(self, predicate, timeout=180):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             event = self.next_event(timeout=max(0.1, deadline - time.monotonic()))
@@ -62,75 +67,102 @@ def worker(tiny_model_dir):
     session.close()
 
 
-def job(keyframe_files, out, **extra):
+def job(tiny_model_dir, keyframe_files, folder, **extra):
+    """A job folder with its request, as the add-on writes it; the path of its job.json."""
     start, end = keyframe_files
-    return {"start": str(start), "end": str(end), "out": str(out), "frames": 5, "steps": 2, "width": 64, "height": 64, "seed": 1, **extra}
+    options = dict(model=str(tiny_model_dir), offline=True, device="cpu", dtype="float32", steps=2, width=64, height=64, seed=1)
+    folder.mkdir(parents=True)
+    return write_request(folder, two_key_request(str(start), str(end), 5, **{**options, **extra}))
 
 
 def finished(job_id):
-    return lambda e: e.get("id") == job_id and e["event"] in ("done", "error")
+    return lambda e: e.id == job_id and isinstance(e, (DoneEvent, ErrorEvent))
 
 
-def test_one_model_load_many_jobs_and_a_failed_job_in_between(worker, keyframe_files, tmp_path):
+def test_one_model_load_many_jobs_and_a_failed_job_in_between(worker, tiny_model_dir, keyframe_files, tmp_path):
     ready = worker.next_event()
-    assert ready["event"] == "ready" and ready["device"] == "cpu" and ready["dtype"] == "float32"
-    worker.send(generate_request("a", job(keyframe_files, tmp_path / "a")))
-    worker.send(generate_request("b", job((tmp_path / "missing.png", keyframe_files[1]), tmp_path / "b")))
-    worker.send(generate_request("c", job(keyframe_files, tmp_path / "c", sampler="vibid")))
+    assert isinstance(ready, ReadyEvent) and ready.device == "cpu" and ready.dtype == "float32"
+    worker.send(run_request("a", job(tiny_model_dir, keyframe_files, tmp_path / "a")))
+    worker.send(run_request("b", job(tiny_model_dir, (tmp_path / "missing.png", keyframe_files[1]), tmp_path / "b")))
+    worker.send(run_request("c", job(tiny_model_dir, keyframe_files, tmp_path / "c", sampler="vibid")))
     worker.send(shutdown_request())
 
-    results = {e["id"]: e for e in [worker.until(finished(k)) for k in "abc"]}
-    assert results["a"]["event"] == "done" and results["a"]["frames"] == 5 and not results["a"]["reused"]
-    assert results["b"]["event"] == "error" and results["b"]["code"] == "bad_input" and "not found" in results["b"]["message"]
-    assert results["c"]["event"] == "done"
-    assert worker.until(lambda e: e["event"] == "bye")
+    results = {e.id: e for e in [worker.until(finished(k)) for k in "abc"]}
+    assert isinstance(results["a"], DoneEvent) and results["a"].frames == 5 and not results["a"].reused
+    assert results["b"].code == "bad_input" and "not found" in results["b"].message
+    assert isinstance(results["c"], DoneEvent)
+    assert worker.until(lambda e: isinstance(e, ByeEvent)).reason == "shutdown"
     assert worker.process.wait(timeout=30) == 0
-    assert sum(e["event"] == "ready" for e in worker.log) == 1
-    assert not any(e["event"] == "progress" and e["phase"] == "load" for e in worker.log)  # never reloaded
+    assert sum(isinstance(e, ReadyEvent) for e in worker.log) == 1
+    assert not any(isinstance(e, ProgressEvent) and e.phase == "load" for e in worker.log)  # never reloaded
     assert (tmp_path / "a/manifest.json").is_file() and (tmp_path / "c/manifest.json").is_file()
-    assert not (tmp_path / "b").exists()
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["job.json"]  # the request is never rewritten
 
 
-def test_cancel_the_running_job_then_go_on(worker, keyframe_files, tmp_path):
+def test_cancel_the_running_job_then_go_on(worker, tiny_model_dir, keyframe_files, tmp_path):
     worker.next_event()
-    worker.send(generate_request("long", job(keyframe_files, tmp_path / "long", steps=400)))
-    worker.send(generate_request("queued", job(keyframe_files, tmp_path / "queued")))
-    worker.until(lambda e: e.get("id") == "long" and e.get("phase") == "denoise")
+    worker.send(run_request("long", job(tiny_model_dir, keyframe_files, tmp_path / "long", steps=400)))
+    worker.send(run_request("queued", job(tiny_model_dir, keyframe_files, tmp_path / "queued")))
+    worker.until(lambda e: e.id == "long" and getattr(e, "phase", "") == "denoise")
     worker.send(cancel_request("queued"))
     worker.send(cancel_request("long"))
     long, queued = worker.until(finished("long"), timeout=30), worker.until(finished("queued"), timeout=30)
-    assert long["code"] == "cancelled" and queued["code"] == "cancelled"
-    assert not (tmp_path / "long/manifest.json").exists() and not (tmp_path / "queued").exists()
+    assert long.code == "cancelled" and queued.code == "cancelled"
+    assert not (tmp_path / "long/manifest.json").exists() and not (tmp_path / "queued/manifest.json").exists()
 
-    worker.send(generate_request("after", job(keyframe_files, tmp_path / "after")))
-    assert worker.until(finished("after"))["event"] == "done"
+    worker.send(run_request("after", job(tiny_model_dir, keyframe_files, tmp_path / "after")))
+    assert isinstance(worker.until(finished("after")), DoneEvent)
     worker.process.stdin.close()  # end of input shuts down cleanly too
-    assert worker.until(lambda e: e["event"] == "bye")
+    assert worker.until(lambda e: isinstance(e, ByeEvent)).reason == "end of input"
     assert worker.process.wait(timeout=30) == 0
 
 
-def test_end_of_input_cancels_the_running_and_queued_jobs(worker, keyframe_files, tmp_path):
+def test_end_of_input_cancels_the_running_and_queued_jobs(worker, tiny_model_dir, keyframe_files, tmp_path):
     worker.next_event()
-    worker.send(generate_request("long", job(keyframe_files, tmp_path / "long", steps=400)))
-    worker.send(generate_request("queued", job(keyframe_files, tmp_path / "queued")))
-    worker.until(lambda e: e.get("id") == "long" and e.get("phase") == "denoise")
+    worker.send(run_request("long", job(tiny_model_dir, keyframe_files, tmp_path / "long", steps=400)))
+    worker.send(run_request("queued", job(tiny_model_dir, keyframe_files, tmp_path / "queued")))
+    worker.until(lambda e: e.id == "long" and getattr(e, "phase", "") == "denoise")
     worker.process.stdin.close()  # the parent is gone
-    assert worker.until(finished("long"), timeout=30)["code"] == "cancelled"
-    assert worker.until(finished("queued"), timeout=30)["code"] == "cancelled"
-    assert worker.until(lambda e: e["event"] == "bye")
+    assert worker.until(finished("long"), timeout=30).code == "cancelled"
+    assert worker.until(finished("queued"), timeout=30).code == "cancelled"
+    assert isinstance(worker.until(lambda e: isinstance(e, ByeEvent)), ByeEvent)
     assert worker.process.wait(timeout=30) == 0
-    assert not (tmp_path / "queued").exists()
+    assert not (tmp_path / "queued/manifest.json").exists()
 
 
-def test_a_job_for_another_model_or_malformed_input_fails_alone(worker, keyframe_files, tmp_path):
+def test_idle_timeout_ends_the_worker(tiny_model_dir, keyframe_files, tmp_path):
+    session = WorkerSession(tiny_model_dir, "--idle-timeout", "1")
+    try:
+        session.next_event()
+        session.send(run_request("a", job(tiny_model_dir, keyframe_files, tmp_path / "a")))
+        assert isinstance(session.until(finished("a")), DoneEvent)  # a job resets the idle clock
+        assert session.until(lambda e: isinstance(e, ByeEvent), timeout=30).reason == "idle"
+        assert session.process.wait(timeout=30) == 0
+    finally:
+        session.close()
+
+
+def test_a_job_for_another_model_or_malformed_input_fails_alone(worker, tiny_model_dir, keyframe_files, tmp_path):
     worker.next_event()
-    worker.send(generate_request("other", job(keyframe_files, tmp_path / "o", model="someone/else")))
-    assert "This worker serves model" in worker.until(finished("other"))["message"]
+    worker.send(run_request("other", job(tiny_model_dir, keyframe_files, tmp_path / "o", model="someone/else")))
+    assert "This worker serves model" in worker.until(finished("other")).message
     worker.process.stdin.write("this is not json\n")
     worker.process.stdin.flush()
-    assert "Not a protocol request" in worker.until(lambda e: e["event"] == "error")["message"]
-    worker.send(generate_request("fine", job(keyframe_files, tmp_path / "fine")))
-    assert worker.until(finished("fine"))["event"] == "done"
+    assert "Not a protocol request" in worker.until(lambda e: isinstance(e, ErrorEvent)).message
+    worker.send(run_request("nojob", tmp_path / "nowhere" / "job.json"))
+    assert "No job request" in worker.until(finished("nojob")).message
+    worker.send(run_request("fine", job(tiny_model_dir, keyframe_files, tmp_path / "fine")))
+    assert isinstance(worker.until(finished("fine")), DoneEvent)
+
+
+def test_a_folder_that_already_holds_a_result_is_never_written_into(worker, tiny_model_dir, keyframe_files, tmp_path):
+    worker.next_event()
+    path = job(tiny_model_dir, keyframe_files, tmp_path / "used")
+    (tmp_path / "used" / "precious.png").write_bytes(b"keep me")
+    worker.send(run_request("x", path))
+    error = worker.until(finished("x"))
+    assert error.code == "output_exists" and "precious.png" in error.message
+    assert (tmp_path / "used" / "precious.png").read_bytes() == b"keep me"
 
 
 def test_reuse_an_earlier_job_only_when_keyframes_and_parameters_match(tiny_model_dir, keyframe_files, tmp_path):
@@ -147,10 +179,10 @@ def test_reuse_an_earlier_job_only_when_keyframes_and_parameters_match(tiny_mode
     again = run_backend("generate", "--start", start_copy, "--end", end, "--out", tmp_path / "again", "--seed", "3",
                         "--reuse", tmp_path / "first", *common)
     done = decode_event(again.stdout.splitlines()[-1])
-    assert done["event"] == "done" and done["reused"] and done["manifest"] == str(tmp_path / "first/manifest.json")
+    assert isinstance(done, DoneEvent) and done.reused and done.manifest == str(tmp_path / "first/manifest.json")
     assert not (tmp_path / "again").exists()
 
     other_seed = run_backend("generate", "--start", start, "--end", end, "--out", tmp_path / "seed4", "--seed", "4",
                              "--reuse", tmp_path / "first", *common)
-    assert not decode_event(other_seed.stdout.splitlines()[-1])["reused"]
+    assert not decode_event(other_seed.stdout.splitlines()[-1]).reused
     assert (tmp_path / "seed4/manifest.json").is_file()

@@ -77,23 +77,43 @@ def scene(addon):
     settings.steps, settings.width, settings.height, settings.seed = 2, 64, 64, 0
     bpy.context.window_manager.mpd_job.state = "IDLE"
     yield scene
-    jobs, batch = sys.modules[PACKAGE + ".jobs"], sys.modules[PACKAGE + ".batch"]
-    if jobs.busy():
-        jobs.cancel() or batch.cancel()
+    generation = module("generation")
+    if generation.busy():
+        generation.cancel()
         wait_for_job(timeout=30)
 
 
+def module(name: str):
+    """One of the installed extension's modules."""
+    import importlib
+
+    return importlib.import_module(f"{PACKAGE}.{name}")
+
+
 def wait_for_job(timeout: float = 120.0, on_tick=None):
-    """Drive the timer functions of a job and a batch by hand (timers never fire without Blender's
-    event loop) until neither has anything left to do."""
-    timers = (sys.modules[PACKAGE + ".jobs"].tick, sys.modules[PACKAGE + ".batch"].tick)
+    """Drive the add-on's timer function by hand (timers never fire without Blender's event loop)
+    until the generation has ended; the worker stays up."""
+    tick, generation = module("background").tick, module("generation")
     deadline = time.monotonic() + timeout
-    while any([tick() is not None for tick in timers]):
+    while True:
+        tick()
+        if not generation.busy():
+            return bpy.context.window_manager.mpd_job
         if on_tick:
             on_tick()
         assert time.monotonic() < deadline, "the job did not finish in time"
         time.sleep(0.05)
-    return bpy.context.window_manager.mpd_job
+
+
+def drive_until(done, timeout: float = 300.0):
+    """Drive the timer until ``done()`` (an install, a download, the doctor)."""
+    tick = module("background").tick
+    deadline = time.monotonic() + timeout
+    while not done():
+        tick()
+        assert time.monotonic() < deadline, "the task did not finish in time"
+        time.sleep(0.1)
+    tick()
 
 
 def write_png(path: Path, width: int, height: int, rgb) -> Path:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import bpy
 import pytest
 
-from .conftest import PACKAGE, build_animated_scene, strips_of, wait_for_job, write_png
+from .conftest import PACKAGE, build_animated_scene, module, strips_of, wait_for_job, write_png
 
 
-def jobs_module():
-    return sys.modules[PACKAGE + ".jobs"]
+def running_worker():
+    return module("generation").running_worker()
 
 
 def keyframe_files(folder: Path, size_a=(64, 64), size_b=(64, 64)):
@@ -48,7 +47,8 @@ def test_extension_installs_registers_and_shows_panels(addon):
     assert PACKAGE in bpy.context.preferences.addons
     for name in ("MPD_PT_sequencer", "MPD_PT_view3d", "MPD_OT_generate"):
         assert hasattr(bpy.types, name), name
-    for op in ("generate", "rerun", "cancel", "keyframes_from_scene", "keyframes_from_strips", "keyframes_from_files", "import_job"):
+    for op in ("generate", "rerun", "cancel", "release_backend", "keyframes_from_scene", "keyframes_from_strips",
+               "keyframes_from_files", "import_job"):
         assert hasattr(bpy.ops.mpd, op), op
 
 
@@ -68,7 +68,8 @@ def test_image_files_to_a_strip_beside_existing_strips(scene, prefs, tmp_path):
     (strip,) = [s for s in strips_of(scene) if s.name != "Existing"]
     record, manifest = assert_inbetween_strip(strip, 10, 21, channel=2)  # channel 1 is taken over 15-19
     assert (blocker.channel, blocker.frame_final_start, blocker.frame_final_duration) == (1, 15, 5)
-    assert record["sampler"] == "mpd" and record["seed"] == 0 and record["source"] == "FILES"
+    assert record["sampler"] == "mpd" and record["seed"] == 0 and record["source"] == "FILES" and record["schema"] == 1
+    assert (record["width"], record["height"], record["steps"]) == (64, 64, 2)  # resolved, from the manifest
     assert strip.name.startswith("Inbetween ")
     # Shown at the scene's resolution: 64x64 frames scaled to fit the frame (fit method FIT).
     fit = min(scene.render.resolution_x / 64, scene.render.resolution_y / 64)
@@ -157,13 +158,13 @@ def test_auto_frames_fall_back_to_preview_range_then_numbers(scene, addon):
     assert (scene.mpd_inbetween.frame_a, scene.mpd_inbetween.frame_b) == (3, 9)
 
 
-def test_cancel_mid_run_ends_the_process_tree_and_imports_nothing(scene, prefs, tmp_path):
+def test_cancel_mid_run_imports_nothing_and_keeps_the_worker(scene, prefs, tmp_path):
     start, end = keyframe_files(tmp_path)
     settings = use_files(scene, start, end, 1, 30)
     settings.steps = 200  # long enough to be cancelled while denoising
     assert bpy.ops.mpd.generate() == {"FINISHED"}
-    job = jobs_module()._job
-    pid, folder = job.process.pid, job.folder
+    folder = Path(bpy.context.window_manager.mpd_job.folder)
+    pid = running_worker().client.pid
 
     cancelled_at = None
 
@@ -176,10 +177,15 @@ def test_cancel_mid_run_ends_the_process_tree_and_imports_nothing(scene, prefs, 
     state = wait_for_job(on_tick=cancel_when_denoising)
     assert cancelled_at is not None and time.monotonic() - cancelled_at < 10
     assert state.state == "CANCELLED"
-    with pytest.raises(ProcessLookupError):
-        os.killpg(pid, 0)  # the whole process group is gone
     assert not (folder / "manifest.json").exists()
     assert strips_of(scene) == []
+    assert running_worker().client.pid == pid and running_worker().client.alive()  # the model stays loaded
+
+    # Release Backend ends the worker at once: the whole process group is gone.
+    assert bpy.ops.mpd.release_backend() == {"FINISHED"}
+    assert running_worker() is None and bpy.context.window_manager.mpd_worker.state == "stopped"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
 
 
 def test_backend_failure_is_reported_with_its_message_and_hint(scene, prefs, tmp_path):
@@ -213,7 +219,7 @@ def test_missing_backend_python_is_a_clear_report(scene, prefs, tmp_path):
     prefs.backend_python = str(tmp_path / "nowhere" / "python")
     with pytest.raises(RuntimeError, match="backend Python was not found.*Preferences"):
         bpy.ops.mpd.generate()
-    assert not jobs_module().is_running()
+    assert not module("generation").busy()
     assert bpy.context.window_manager.mpd_job.state == "FAILED"
 
 
@@ -223,7 +229,7 @@ def test_keyframe_gap_of_zero_or_one_frame(scene, prefs, tmp_path, frame_a, fram
     use_files(scene, start, end, frame_a, frame_b)
     with pytest.raises(RuntimeError, match=message):
         bpy.ops.mpd.generate()
-    assert not jobs_module().is_running()
+    assert not module("generation").busy()
 
 
 def test_keyframes_of_different_sizes(scene, prefs, tmp_path):
@@ -263,7 +269,7 @@ def test_incomplete_job_folder_is_never_imported(scene, addon, tmp_path):
     folder = tmp_path / "half"
     (folder / "frames").mkdir(parents=True)
     with pytest.raises(RuntimeError, match="incomplete"):
-        bpy.ops.mpd.import_job(manifest=str(folder / "manifest.json"), frame_start=1)
+        bpy.ops.mpd.import_job(manifest=str(folder / "manifest.json"))
     assert strips_of(scene) == []
 
 
@@ -272,19 +278,19 @@ def test_unregister_leaves_no_timer_handler_or_process(scene, prefs, tmp_path):
     settings = use_files(scene, start, end, 1, 30)
     settings.steps = 200
     assert bpy.ops.mpd.generate() == {"FINISHED"}
-    jobs = jobs_module()
-    pid = jobs._job.process.pid
-    jobs.tick()
-    assert bpy.app.timers.is_registered(jobs.tick)
+    background = module("background")
+    pid = running_worker().client.pid
+    background.tick()
+    assert bpy.app.timers.is_registered(background.tick)
 
     bpy.ops.preferences.addon_disable(module=PACKAGE)
     try:
-        assert not bpy.app.timers.is_registered(jobs.tick)
-        assert jobs._job is None
+        assert not bpy.app.timers.is_registered(background.tick)
+        assert background.registry.tasks == []
         with pytest.raises(ProcessLookupError):
             os.killpg(pid, 0)
         assert not hasattr(bpy.types, "MPD_OT_generate") and not hasattr(bpy.types.WindowManager, "mpd_job")
         header_draws = getattr(bpy.types.STATUSBAR_HT_header.draw, "_draw_funcs", [])
-        assert jobs.draw_status not in header_draws
+        assert background.draw_status not in header_draws
     finally:
         bpy.ops.preferences.addon_enable(module=PACKAGE)

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 import bpy
 import pytest
 
-from .conftest import PACKAGE, build_animated_scene, strips_of, wait_for_job, write_png
+from .conftest import PACKAGE, build_animated_scene, module, strips_of, wait_for_job, write_png
 
 
-def batch_module():
-    return sys.modules[PACKAGE + ".batch"]
+def generation_task():
+    return module("background").registry.get("generation")
 
 
 def add_markers(scene, frames):
@@ -25,8 +24,7 @@ def add_markers(scene, frames):
 
 
 def worker_log(state) -> list[dict]:
-    path = Path(state.hint.removeprefix("worker log: "))
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return [json.loads(line) for line in Path(state.log).read_text().splitlines()]
 
 
 def shot_statuses(state):
@@ -61,9 +59,10 @@ def test_three_shots_one_model_load_shared_markers_rendered_once(scene, prefs, r
     assert "4 shots: 3 done, 0 failed, 1 skipped" in state.message
     assert inbetween_strips(scene) == [(1, 5), (5, 9), (9, 13)]
     log = worker_log(state)
-    assert sum(e["event"] == "ready" for e in log) == 1  # the model was loaded once for all shots
+    assert sum(e["event"] == "ready" for e in log) <= 1  # one worker (maybe already up) for all shots
+    assert not any(e["event"] == "progress" and e["phase"] == "load" for e in log)  # the model is never reloaded
     assert sorted(e["id"] for e in log if e["event"] == "done") == ["0", "1", "2"]
-    assert log[-1]["event"] == "bye"
+    assert module("generation").running_worker().client.alive()  # it stays up for the next job
 
 
 def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs):
@@ -72,12 +71,12 @@ def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs
     scene.mpd_inbetween.steps = 10  # shot 2 must still be running when the worker is killed
 
     assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
-    batch = batch_module()._batch
+    batch = generation_task()
     killed = []
 
     def kill_during_shot_2():
         if not killed and batch.shots[1].status == "running":
-            os.killpg(batch.process.pid, signal.SIGKILL)
+            os.killpg(batch.worker.client.pid, signal.SIGKILL)
             killed.append(time.monotonic())
 
     state = wait_for_job(on_tick=kill_during_shot_2)
@@ -97,14 +96,14 @@ def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs
 
 
 def test_a_shot_with_an_unreadable_keyframe_fails_alone(scene, prefs, tmp_path):
-    from importlib import import_module
-
-    plan = import_module(PACKAGE + ".core.batch").plan_shots([("A", 1), ("B", 6), ("C", 11)])
+    plan = module("core.shots").plan_shots([("A", 1), ("B", 6), ("C", 11)])
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image at all")
     keyframes = {1: str(write_png(tmp_path / "a.png", 64, 64, (1, 0, 0))), 6: str(write_png(tmp_path / "b.png", 64, 64, (0, 0, 1))),
                  11: str(broken)}
-    batch_module().start(bpy.context, plan, keyframes)
+    for shot in plan:
+        shot.start_image, shot.end_image = keyframes[shot.frame_a], keyframes[shot.frame_b]
+    module("generation").start(bpy.context, plan, "MARKERS")
     state = wait_for_job()
     assert shot_statuses(state) == [("A-B", "done"), ("B-C", "failed")]
     assert "cannot be read as an image" in state.shots[1].reason
@@ -118,15 +117,15 @@ def test_fewer_than_two_marker_frames_is_a_clear_message(scene, prefs, markers):
     add_markers(scene, markers)
     with pytest.raises(RuntimeError, match="at least 2 different frames"):
         bpy.ops.mpd.batch_markers()
-    assert not batch_module().is_running()
+    assert not module("generation").busy()
 
 
-def test_cancel_the_batch_within_seconds(scene, prefs):
+def test_cancel_the_batch_within_seconds_and_keep_the_worker(scene, prefs):
     build_animated_scene(scene)
     add_markers(scene, [("A", 1), ("B", 5), ("C", 9)])
     scene.mpd_inbetween.steps = 400
     assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
-    batch = batch_module()._batch
+    batch = generation_task()
     cancelled_at = []
 
     def cancel_while_denoising():
@@ -138,6 +137,6 @@ def test_cancel_the_batch_within_seconds(scene, prefs):
     assert cancelled_at and time.monotonic() - cancelled_at[0] < 10
     assert state.state == "CANCELLED"
     assert shot_statuses(state) == [("A-B", "cancelled"), ("B-C", "cancelled")]
-    with pytest.raises(ProcessLookupError):
-        os.killpg(batch.process.pid, 0)
+    assert batch.worker.client.alive()  # cancelled between two steps: the model stays loaded
     assert inbetween_strips(scene) == []
+    assert not any((Path(s.job) / "manifest.json").exists() for s in batch.shots)

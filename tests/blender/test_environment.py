@@ -5,27 +5,26 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import time
 
 import bpy
 import pytest
 
-from .conftest import PACKAGE, strips_of, wait_for_job, write_png
+from .conftest import drive_until, module, strips_of, wait_for_job, write_png
 
 
-def env_module():
-    return sys.modules[PACKAGE + ".environment"]
+def setup_running(kind: str = "install"):
+    return module("background").registry.get(kind)
 
 
 def drive_install(until=None, timeout=900):
-    environment = env_module()
-    deadline = time.monotonic() + timeout
-    while environment.tick() is not None:
-        if until and until(environment._installer):
-            return
-        assert time.monotonic() < deadline, bpy.context.window_manager.mpd_env.message
-        time.sleep(0.2)
+    """Drive the timer until the install (or the doctor) has ended, or ``until(installer)``."""
+    def finished():
+        task = setup_running("install")
+        if task is not None and until is not None and until(task.installer):
+            return True
+        return task is None and setup_running("doctor") is None
+
+    drive_until(finished, timeout)
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def test_without_an_environment_generate_says_how_to_install_one(scene, managed,
     settings.source, settings.frame_a, settings.frame_b = "FILES", 1, 5
     settings.start_image = str(write_png(tmp_path / "a.png", 64, 64, (1, 0, 0)))
     settings.end_image = str(write_png(tmp_path / "b.png", 64, 64, (0, 0, 1)))
-    with pytest.raises(RuntimeError, match="No backend environment is installed.*Install it in Preferences"):
+    with pytest.raises(RuntimeError, match="No backend environment is installed.*install it in Preferences"):
         bpy.ops.mpd.generate()
 
 
@@ -56,7 +55,7 @@ def test_install_from_the_preferences_then_generate_with_it(scene, managed, tmp_
     assert state.state == "ready", (state.message, state.hint)
     report = json.loads(state.report)
     assert report["versions"]["torch"].startswith("2.13.0") and any(d["device"] == "cpu" for d in report["devices"])
-    folder = env_module().managed_folder(managed)
+    folder = module("backend_setup").managed_folder(managed)
     assert str(folder).startswith(str(tmp_path)) and (folder / "mpd_env.json").is_file()
 
     # Refresh asks the environment's doctor again, about the model chosen now.
@@ -78,7 +77,7 @@ def test_install_from_the_preferences_then_generate_with_it(scene, managed, tmp_
 
 def test_a_failed_install_shows_why_and_where_the_log_is(scene, managed):
     offline_pip = dict(pip_args=("--no-index",), extra_env={"PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": ""})
-    env_module().install(bpy.context, **offline_pip)
+    module("backend_setup").install(bpy.context, **offline_pip)
     drive_install(timeout=300)
     state = bpy.context.window_manager.mpd_env
     assert state.state == "failed"
@@ -93,27 +92,21 @@ def test_a_cancelled_install_leaves_no_environment(scene, managed):
     assert bpy.ops.mpd.env_cancel() == {"FINISHED"}
     state = bpy.context.window_manager.mpd_env
     assert state.state == "not_installed" and "removed" in state.message
-    assert not env_module().is_installing()
-    assert not env_module().managed_folder(managed).exists()
+    assert setup_running("install") is None
+    assert not module("backend_setup").managed_folder(managed).exists()
     bpy.ops.mpd.env_refresh()
     assert state.state == "not_installed"
 
 
 def drive_download(timeout=300):
-    environment = env_module()
-    deadline = time.monotonic() + timeout
-    while environment.tick() is not None:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    drive_until(lambda: setup_running("download") is None, timeout)
     return bpy.context.window_manager.mpd_env
 
 
 def test_model_download_only_with_online_access_then_used_from_the_cache(scene, prefs, tmp_path, monkeypatch):
-    from importlib import import_module
-
     from tests.backend.fake_hub import FakeHub
 
-    models = import_module(PACKAGE + ".core.models")
+    models = module("core.models")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     system = bpy.context.preferences.system
     prefs.model, prefs.engine = "test-org/tiny-svd", "svd"
@@ -122,7 +115,7 @@ def test_model_download_only_with_online_access_then_used_from_the_cache(scene, 
     system.use_online_access = False
     with pytest.raises(RuntimeError, match="Online access is off"):
         bpy.ops.mpd.model_download()
-    assert not env_module().is_downloading()
+    assert setup_running("download") is None
 
     system.use_online_access = True
     try:

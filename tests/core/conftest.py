@@ -27,5 +27,5 @@ def shots(addon_package):
 
 
 @pytest.fixture(scope="session")
-def backend_process(addon_package):
-    return importlib.import_module("mpd_inbetween.core.backend_process")
+def child_process(addon_package):
+    return importlib.import_module("mpd_inbetween.core.child_process")

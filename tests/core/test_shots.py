@@ -1,6 +1,5 @@
 """Shot logic of the add-on, without Blender."""
 
-import sys
 
 import pytest
 
@@ -8,11 +7,11 @@ import pytest
 def test_gap(shots):
     assert shots.check_gap(10, 21) == 12
     assert shots.check_gap(1, 3) == 3
-    with pytest.raises(shots.ShotError, match="adjacent"):
+    with pytest.raises(shots.UserError, match="adjacent"):
         shots.check_gap(10, 11)
-    with pytest.raises(shots.ShotError, match="must come after"):
+    with pytest.raises(shots.UserError, match="must come after"):
         shots.check_gap(10, 10)
-    with pytest.raises(shots.ShotError, match="must come after"):
+    with pytest.raises(shots.UserError, match="must come after"):
         shots.check_gap(12, 10)
 
 
@@ -35,7 +34,7 @@ def test_first_free_channel(shots):
     assert shots.first_free_channel(occupied, 100, 110) == 1  # ends are exclusive
     assert shots.first_free_channel([], 1, 5) == 1
     full = [(ch, 0, 10) for ch in range(1, 129)]
-    with pytest.raises(shots.ShotError, match="Every channel"):
+    with pytest.raises(shots.UserError, match="Every channel"):
         shots.first_free_channel(full, 1, 5)
 
 
@@ -47,50 +46,43 @@ def test_new_job_folder_never_reuses_a_name(shots, tmp_path):
     assert second != first and not second.exists()
 
 
-def test_generate_command_is_a_list_without_a_shell(backend_process):
-    command = backend_process.generate_command(
-        "/py", "a b.png", "c.png", "/out dir", 12, {"sampler": "mpd", "seed": 0, "steps": None, "offline": True, "offload": False}
-    )
-    assert command == ["/py", "-m", "mpd_backend", "generate", "--start", "a b.png", "--end", "c.png", "--out", "/out dir",
-                       "--frames", "12", "--json", "--sampler", "mpd", "--seed", "0", "--offline"]
-
-
-def test_backend_python_missing(backend_process, tmp_path, monkeypatch):
-    monkeypatch.delenv("MPD_BACKEND_PYTHON", raising=False)
-    with pytest.raises(backend_process.BackendMissing, match="No backend Python"):
-        backend_process.backend_python("")
-    with pytest.raises(backend_process.BackendMissing, match="not found"):
-        backend_process.backend_python(str(tmp_path / "python"))
-    assert backend_process.backend_python(sys.executable) == sys.executable
-
-
-@pytest.fixture(scope="module")
-def batch(addon_package):
-    import importlib
-
-    return importlib.import_module("mpd_inbetween.core.batch")
-
-
-def test_plan_shots_from_markers(batch):
-    shots = batch.plan_shots([("C", 20), ("A", 1), ("B", 10), ("B2", 10), ("D", 21)])
-    assert [(s.name, s.frame_a, s.frame_b, s.status) for s in shots] == [
+def test_plan_shots_from_markers(shots):
+    plan = shots.plan_shots([("C", 20), ("A", 1), ("B", 10), ("B2", 10), ("D", 21)])
+    assert [(s.name, s.frame_a, s.frame_b, s.status) for s in plan] == [
         ("A-B+B2", 1, 10, "queued"), ("B+B2-C", 10, 20, "queued"), ("C-D", 20, 21, "skipped")]
-    assert "adjacent" in shots[2].reason
-    assert batch.keyframe_frames(shots) == [1, 10, 20]  # the shared frame 10 once; 21 not needed
+    assert "adjacent" in plan[2].reason
+    assert shots.keyframe_frames(plan) == [1, 10, 20]  # the shared frame 10 once; 21 not needed
 
 
-def test_plan_needs_two_frames(batch, shots):
-    with pytest.raises(shots.ShotError, match="at least 2 different frames"):
-        batch.plan_shots([("A", 5), ("B", 5)])
-    with pytest.raises(shots.ShotError, match="0 markers"):
-        batch.plan_shots([])
+def test_plan_needs_two_frames(shots):
+    with pytest.raises(shots.UserError, match="at least 2 different frames"):
+        shots.plan_shots([("A", 5), ("B", 5)])
+    with pytest.raises(shots.UserError, match="0 markers"):
+        shots.plan_shots([])
 
 
-def test_summary(batch):
-    plan = batch.plan_shots([("A", 1), ("B", 5), ("C", 9), ("D", 10)])
-    plan[0].status = "reused"
-    plan[1].status, plan[1].reason = "failed", "cannot read"
-    assert batch.summary(plan) == "3 shots: 1 done (1 reused), 1 failed, 1 skipped. Failed: B-C: cannot read"
+def test_summary(shots):
+    plan = shots.plan_shots([("A", 1), ("B", 5), ("C", 9), ("D", 10)])
+    plan[0].status = shots.ShotStatus.REUSED
+    plan[1].status, plan[1].reason = shots.ShotStatus.FAILED, "cannot read"
+    assert shots.summary(plan) == "3 shots: 1 done (1 reused), 1 failed, 1 skipped. Failed: B-C: cannot read"
+
+
+def test_a_shot_becomes_a_job_folder_with_its_frozen_request(shots, tmp_path):
+    """What the add-on hands the worker: a new folder holding only job.json, keys at timeline frames."""
+    import json
+
+    shot = shots.Shot("Shot 010", 10, 21, "/renders/a.png", "/renders/b.png")
+    options = {"sampler": "vibid", "seed": 3, "steps": None, "model": "/m", "engine": "auto"}
+    path = shots.write_shot_job(tmp_path, shot, options, "SCENE")
+    assert path.parent == tmp_path / shot.job and sorted(p.name for p in path.parent.iterdir()) == ["job.json"]
+    request = json.loads(path.read_text())
+    assert request["keys"] == [{"frame": 10, "image": "/renders/a.png"}, {"frame": 21, "image": "/renders/b.png"}]
+    assert (request["sampler"], request["seed"], request["steps"], request["source"], request["reuse"]) == ("vibid", 3, None, "SCENE", [])
+    again = shots.write_shot_job(tmp_path, shots.Shot("Shot 010", 10, 21, "a", "b"), options, "SCENE", resume=True)
+    assert json.loads(again.read_text())["reuse"] == [str(path.parent)]  # a batch offers the earlier run
+    with pytest.raises(shots.UserError, match="Unknown sampler"):
+        shots.write_shot_job(tmp_path, shot, {**options, "sampler": "magic"}, "SCENE")
 
 
 def test_model_presence_in_a_folder_and_in_the_hub_cache(addon_package, tmp_path, monkeypatch):

@@ -1,5 +1,5 @@
-"""The backend process seen from the add-on: events, failures and cancelling, with the real backend
-and with deliberately faulty ones."""
+"""Child processes seen from the add-on: events, failures and stopping, with the real backend and
+with deliberately faulty ones."""
 
 import sys
 import time
@@ -28,26 +28,28 @@ def living_members(pgid: int) -> list[int]:
     return members
 
 
-def test_bad_input_comes_back_as_an_error_event(backend_process, tmp_path):
-    command = backend_process.generate_command(sys.executable, str(tmp_path / "missing.png"), "b.png", str(tmp_path / "o"), 5, {})
-    process = backend_process.BackendProcess(command)
+def test_bad_input_comes_back_as_a_typed_error_event(child_process, tmp_path):
+    command = [sys.executable, "-m", "mpd_backend", "generate", "--start", str(tmp_path / "missing.png"), "--end", "b.png",
+               "--out", str(tmp_path / "o"), "--json"]
+    process = child_process.ChildProcess(command)
     events = wait(process)
     assert process.process.returncode == 2
-    (error,) = [e for e in events if e["event"] == "error"]
-    assert error["code"] == "bad_input" and "start keyframe was not found" in error["message"]
+    (error,) = events
+    assert type(error).__name__ == "ErrorEvent" and error.code == "bad_input" and "start keyframe was not found" in error.message
 
 
-def test_a_crash_without_events_is_explained_by_stderr(backend_process, tmp_path):
+def test_a_crash_without_events_is_explained_by_stderr(child_process, tmp_path):
     script = tmp_path / "crash.py"
     script.write_text("import sys\nprint('not json')\nprint('Fatal Python error: Segmentation fault', file=sys.stderr)\nsys.exit(139)\n")
-    process = backend_process.BackendProcess([sys.executable, str(script)])
+    process = child_process.ChildProcess([sys.executable, str(script)])
     assert wait(process) == []  # a line that is not an event is ignored
     assert process.process.returncode == 139
     assert process.last_stderr() == "Fatal Python error: Segmentation fault"
 
 
-def test_cancel_kills_a_backend_that_ignores_it(backend_process, tmp_path):
-    """A backend (and its child) that ignore the interrupt are killed after the grace period."""
+def test_stop_kills_a_worker_that_ignores_the_end_of_its_input(child_process, tmp_path):
+    """A worker (and its child) that ignore both the end of stdin and the interrupt are killed once
+    the grace period is over."""
     script = tmp_path / "stubborn.py"
     script.write_text(
         "import signal, subprocess, sys, time\n"
@@ -56,19 +58,20 @@ def test_cancel_kills_a_backend_that_ignores_it(backend_process, tmp_path):
         "print('{\"event\": \"log\", \"protocol\": 1, \"message\": \"child %d\"}' % child.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    process = backend_process.BackendProcess([sys.executable, str(script)])
+    process = child_process.ChildProcess([sys.executable, str(script)], requests=True)
     deadline = time.monotonic() + 30
     events = []
     while not events:
         events = process.poll()
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    child = int(events[0]["message"].split()[1])
+    child = int(events[0].message.split()[1])
     assert child in living_members(process.pid)
     started = time.monotonic()
-    process.cancel()
-    wait(process, timeout=backend_process.CANCEL_GRACE_S + 10)
-    assert time.monotonic() - started < backend_process.CANCEL_GRACE_S + 5
+    process.interrupt()
+    process.stop()
+    assert not process.running()
+    assert child_process.STOP_GRACE_S - 0.5 < time.monotonic() - started < child_process.STOP_GRACE_S + 5
     deadline = time.monotonic() + 5
     while living_members(process.pid) and time.monotonic() < deadline:
         time.sleep(0.05)

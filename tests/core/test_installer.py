@@ -10,10 +10,10 @@ import pytest
 
 @pytest.fixture(scope="module")
 def environment(addon_package):
-    return importlib.import_module("mpd_inbetween.core.environment")
+    return importlib.import_module("mpd_inbetween.core.installer")
 
 
-def run(installer, until=lambda i: i.state != "running", timeout=900):
+def run(installer, until=lambda i: i.state != "installing", timeout=900):
     deadline = time.monotonic() + timeout
     while not until(installer):
         installer.poll()
@@ -63,7 +63,7 @@ def test_a_cancelled_install_leaves_nothing_marked_ready(environment, tmp_path):
     folder = tmp_path / "env"
     installer = run(environment.Installer(folder, "cpu").start(), until=lambda i: i.step >= 1, timeout=300)
     installer.cancel()
-    assert installer.state == "cancelled" and not folder.exists()
+    assert installer.state == "not_installed" and "removed" in installer.message and not folder.exists()
     assert environment.status(folder, "cpu").state == "not_installed"
     assert "CANCELLED" in environment.log_path(folder).read_text()
 

@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .backend_process import EXTENSION_ROOT, kill_tree
+from .child_process import EXTENSION_ROOT, kill_tree, start_child
+from .states import EnvState
 
 REQUIREMENTS = EXTENSION_ROOT / "requirements"
 ACCELERATORS = ("cuda", "mps", "cpu")
@@ -51,7 +52,7 @@ def log_path(folder: Path) -> Path:
 
 @dataclass
 class EnvStatus:
-    state: str  # "not_installed", "ready", "needs_update", "failed"
+    state: EnvState
     message: str
     hint: str = ""
     python: str = ""
@@ -62,18 +63,18 @@ def status(folder: Path, accelerator: str) -> EnvStatus:
     failed = folder.parent / f"{folder.name}-{FAILED_RECORD}"
     if failed.is_file():
         record = json.loads(failed.read_text(encoding="utf-8"))
-        return EnvStatus("failed", record["message"], record.get("hint", ""))
+        return EnvStatus(EnvState.FAILED, record["message"], record.get("hint", ""))
     marker = folder / READY_MARKER
     if not marker.is_file():
-        return EnvStatus("not_installed", f"No backend environment in {folder}.", "install it with the button below")
+        return EnvStatus(EnvState.NOT_INSTALLED, f"No backend environment in {folder}.", "install it with the button below")
     record = json.loads(marker.read_text(encoding="utf-8"))
     python = env_python(folder)
     if not python.is_file():
-        return EnvStatus("failed", f"The environment in {folder} has lost its Python.", "reinstall it")
+        return EnvStatus(EnvState.FAILED, f"The environment in {folder} has lost its Python.", "reinstall it")
     if record.get("accelerator") != accelerator or record.get("requirements_sha256") != requirements_sha256(accelerator):
-        return EnvStatus("needs_update", "The backend's pinned requirements changed since this environment was made.",
+        return EnvStatus(EnvState.NEEDS_UPDATE, "The backend's pinned requirements changed since this environment was made.",
                          "update it with the button below", str(python), record.get("report"))
-    return EnvStatus("ready", f"Ready: {folder}", "", str(python), record.get("report"))
+    return EnvStatus(EnvState.READY, f"Ready: {folder}", "", str(python), record.get("report"))
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -95,7 +96,8 @@ def doctor_problem(report: dict, accelerator: str) -> str | None:
 class Installer:
     """Create or update the environment step by step; ``poll()`` from a timer never blocks.
 
-    States: running, ready, failed, cancelled. Each step's output goes to the install log."""
+    States: installing, then ready, failed, or not_installed (cancelled: the half-made environment
+    is removed). Each step's output goes to the install log."""
 
     def __init__(self, folder: Path, accelerator: str, base_python: str | None = None, pip_args: tuple = (),
                  extra_env: dict | None = None):
@@ -114,7 +116,7 @@ class Installer:
             ("Checking it with the doctor", [python, "-m", "mpd_backend", "doctor", "--json"]),
         ]
         self.extra_env = extra_env or {}
-        self.state, self.step, self.message, self.hint = "running", 0, "", ""
+        self.state, self.step, self.message, self.hint = EnvState.INSTALLING, 0, "", ""
         self.process: subprocess.Popen | None = None
         self.started_at = time.monotonic()
 
@@ -135,14 +137,12 @@ class Installer:
         self.message = f"{title} ({self.step + 1}/{len(self.steps)})"
         with open(self.log, "a", encoding="utf-8") as log:
             log.write(f"\n== {title}\n$ {' '.join(command)}\n")
-        env = {**os.environ, "PYTHONPATH": str(EXTENSION_ROOT), "PIP_NO_INPUT": "1", "PYTHONUNBUFFERED": "1", **self.extra_env}
-        group = {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
         self._out = open(self.log, "a", encoding="utf-8")
         self._doctor_out = self.folder.parent / f"{self.folder.name}-doctor.json"
         stdout = open(self._doctor_out, "w", encoding="utf-8") if self.step == len(self.steps) - 1 else self._out
         self._stdout = stdout
         try:
-            self.process = subprocess.Popen(command, stdout=stdout, stderr=self._out, stdin=subprocess.DEVNULL, env=env, **group)
+            self.process = start_child(command, stdout=stdout, stderr=self._out, env={"PIP_NO_INPUT": "1", **self.extra_env})
         except OSError as exc:  # e.g. the base Python is gone
             self._close_outputs()
             self.process = None
@@ -160,7 +160,7 @@ class Installer:
 
     def poll(self) -> str:
         """Advance when a step has ended; returns the state."""
-        if self.state != "running" or self.process.poll() is None:
+        if self.state != EnvState.INSTALLING or self.process.poll() is None:
             return self.state
         self._close_outputs()
         if self.process.returncode != 0:
@@ -190,11 +190,11 @@ class Installer:
             "seconds": round(time.monotonic() - self.started_at, 1),
             "report": report,
         })
-        self.state, self.step, self.message = "ready", len(self.steps), f"Ready: {self.folder}"
+        self.state, self.step, self.message = EnvState.READY, len(self.steps), f"Ready: {self.folder}"
         return self.state
 
     def _fail(self, message: str, hint: str) -> str:
-        self.state, self.message, self.hint = "failed", message, hint
+        self.state, self.message, self.hint = EnvState.FAILED, message, hint
         _write_json(self.folder.parent / f"{self.folder.name}-{FAILED_RECORD}", {"message": message, "hint": hint, "log": str(self.log)})
         with open(self.log, "a", encoding="utf-8") as log:
             log.write(f"\n== FAILED: {message}\n")
@@ -202,13 +202,13 @@ class Installer:
 
     def cancel(self) -> None:
         """Stop now; a half-made environment is removed, so nothing half-installed is ever ready."""
-        if self.state != "running":
+        if self.state != EnvState.INSTALLING:
             return
         if self.process is not None:
             kill_tree(self.process)
         self._close_outputs()
         shutil.rmtree(self.folder, ignore_errors=True)
-        self.state, self.message = "cancelled", "Cancelled: the half-made environment was removed."
+        self.state, self.message = EnvState.NOT_INSTALLED, "Cancelled: the half-made environment was removed."
         with open(self.log, "a", encoding="utf-8") as log:
             log.write("\n== CANCELLED\n")
 

@@ -1,4 +1,5 @@
-"""Drawing of the add-on's preferences: the backend environment, the model, where jobs go."""
+"""Drawing of the add-on's preferences: the backend environment, the model, the worker, where
+jobs go."""
 
 import json
 
@@ -53,15 +54,23 @@ def draw_preferences(prefs, layout):
                                            parallel_paths=settings.sampler in ("trf", "mpd-trf"))
         box.label(text=f"GPU memory at {width}x{height}, 25 frames: about {estimate['peak_gib']} GiB (rough estimate)", icon="MEMORY")
 
+    box = layout.box()
+    box.label(text="Backend Worker", icon="PLUGIN")
+    box.prop(prefs, "worker_idle_minutes")
+    row = box.row()
+    row.label(text=wm.mpd_worker.message or "Backend not running")
+    row.operator("mpd.release_backend", icon="X")
+
     layout.prop(prefs, "output_dir")
 
 
 def draw_model_status(layout, prefs, env):
     import bpy
 
+    from ..backend_setup import model_argument
     from ..core.models import model_presence
 
-    presence = model_presence(bpy.path.abspath(prefs.model) if prefs.model.startswith("//") else prefs.model)
+    presence = model_presence(model_argument(prefs))
     if presence.found:
         layout.label(text=f"On this machine: {presence.size_gib} GiB in {presence.folder}", icon="CHECKMARK")
     else:

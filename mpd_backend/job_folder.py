@@ -1,7 +1,7 @@
 """Job folders: a new folder per job, frames as PNG, ``manifest.json`` written last and atomically.
 
+    <job>/job.json                the request, written by the caller before the job (never rewritten)
     <job>/start.png, end.png      the keyframes as used
-    <job>/job.json                the request
     <job>/frames/0000.png ...     the inbetweens, keyframes first and last
     <job>/manifest.json           files, sizes, hashes, parameters, versions, timings
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import BackendError
 from .protocol import END_IMAGE, FRAMES_DIR, JOB_MANIFEST, JOB_REQUEST, START_IMAGE, ErrorCode, frame_name
+from .request import JobRequest, write_request
 
 
 def sha256_file(path: Path) -> str:
@@ -27,8 +28,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def create_job_folder(folder: str | Path) -> Path:
-    """Create ``folder`` for a new job; refuse one that exists with anything in it (never overwrite)."""
+def create_job_folder(folder: str | Path, request: JobRequest) -> Path:
+    """Create ``folder`` for a new job and write its request; refuse a folder that exists with
+    anything in it (never overwrite)."""
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise BackendError(
@@ -38,12 +40,34 @@ def create_job_folder(folder: str | Path) -> Path:
             exit_code=2,
         )
     try:
-        (folder / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_request(folder, request)
     except OSError as exc:
         raise BackendError(
             ErrorCode.BAD_INPUT, f"Cannot create the output folder {folder}: {exc.strerror}", "choose a writable folder", exit_code=2
         ) from None
     return folder
+
+
+def claim_job_folder(folder: Path) -> None:
+    """Check that a caller's job folder holds its request and nothing else yet (a folder with a
+    result, or a half one, is never written into), and make its frames folder."""
+    extra = sorted(p.name for p in folder.iterdir() if p.name != JOB_REQUEST)
+    if extra:
+        raise BackendError(
+            ErrorCode.OUTPUT_EXISTS,
+            f"The job folder {folder} already holds {', '.join(extra[:3])}: a job runs only in a new folder.",
+            "write the request into a new folder; existing jobs are never overwritten",
+            exit_code=2,
+        )
+    (folder / FRAMES_DIR).mkdir()
+
+
+def discard_request_folder(folder: Path) -> None:
+    """Remove a job folder that holds nothing but its request (a job answered by an earlier result)."""
+    if {p.name for p in folder.iterdir()} == {JOB_REQUEST}:
+        (folder / JOB_REQUEST).unlink()
+        folder.rmdir()
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -53,10 +77,6 @@ def write_json_atomic(path: Path, data: dict) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-
-
-def write_request(folder: Path, request: dict) -> None:
-    write_json_atomic(folder / JOB_REQUEST, request)
 
 
 def write_keyframes(folder: Path, start, end) -> None:

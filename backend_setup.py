@@ -1,0 +1,228 @@
+"""Setting the backend up from Blender: which Python runs it, the managed environment (install,
+update, cancel), the doctor's report and the model download, each a background task of the
+add-on's one timer. The work itself is in ``core.installer`` and the backend's commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import bpy
+
+from . import background, preferences
+from .core.child_process import ChildProcess
+from .core.errors import UserError
+from .core.installer import Installer, status
+from .core.states import EnvState, ModelState
+from .core.tasks import Task
+from .mpd_backend.protocol import DownloadedEvent, ErrorEvent, ProgressEvent
+
+
+def env_state(context=None):
+    return (context or bpy.context).window_manager.mpd_env
+
+
+def model_argument(prefs) -> str:
+    """The preferences' model as the backend takes it: a ``//`` path made absolute."""
+    return bpy.path.abspath(prefs.model) if prefs.model.startswith("//") else prefs.model
+
+
+def managed_folder(prefs) -> Path:
+    """The environment's folder: the one the user picked, else the extension's user folder."""
+    if prefs.env_folder:
+        return Path(bpy.path.abspath(prefs.env_folder)) / "mpd-backend-env"
+    try:
+        return Path(bpy.utils.extension_path_user(__package__, path="backend", create=True)) / "env"
+    except ValueError:  # imported as a plain package rather than an installed extension
+        raise UserError("The add-on is not installed as an extension, so it has no user folder.", "pick an environment folder") from None
+
+
+def resolve_backend_python(prefs) -> str:
+    """The backend's Python: the explicit preference, else the ready managed environment, else
+    $MPD_BACKEND_PYTHON. Raises UserError saying what to do."""
+    explicit = prefs.backend_python and bpy.path.abspath(prefs.backend_python)
+    if not explicit:
+        try:
+            env = status(managed_folder(prefs), prefs.accelerator)
+        except UserError:
+            env = None
+        if env is not None and env.state in (EnvState.READY, EnvState.NEEDS_UPDATE):
+            return env.python
+        explicit = os.environ.get("MPD_BACKEND_PYTHON", "")
+        if not explicit:
+            message = "No backend environment is installed." if env is None or env.state == EnvState.NOT_INSTALLED else env.message
+            raise UserError(message, "install it in Preferences > Add-ons > MPD Inbetween > Backend Environment")
+    if not Path(explicit).is_file():
+        raise UserError(f"The backend Python was not found: {explicit}", "set it in Preferences > Add-ons > MPD Inbetween > Backend Python")
+    return explicit
+
+
+def refresh(context=None) -> None:
+    """Show the environment's state as it is on disk (not while installing)."""
+    if background.registry.running(InstallTask.kind):
+        return
+    state = env_state(context)
+    prefs = preferences.get(context)
+    try:
+        env = status(managed_folder(prefs), prefs.accelerator)
+    except UserError as exc:
+        state.state, state.message, state.hint = EnvState.FAILED.value, exc.message, exc.hint
+        return
+    state.state, state.message, state.hint = env.state.value, env.message, env.hint
+    state.progress = 1.0 if env.state == EnvState.READY else 0.0
+    state.report = "" if env.report is None else json.dumps(env.report)
+
+
+class InstallTask(Task):
+    kind = "install"
+
+    def __init__(self, installer: Installer):
+        self.installer = installer
+        self.shown = None
+
+    def poll(self):
+        self.installer.poll()
+        now = (self.installer.message, self.installer.step)
+        if now == self.shown:
+            return []
+        self.shown = now
+        return [ProgressEvent(None, self.installer.message, self.installer.step, len(self.installer.steps))]
+
+    def apply(self, event) -> None:
+        state = env_state()
+        state.message, state.hint, state.progress = event.phase, self.installer.hint, event.fraction
+        state.log_line = self.installer.last_log_line()
+
+    def done(self) -> bool:
+        return self.installer.state != EnvState.INSTALLING
+
+    def finish(self) -> None:
+        state = env_state()
+        if self.installer.state == EnvState.NOT_INSTALLED:  # cancelled
+            state.state, state.message = EnvState.NOT_INSTALLED.value, self.installer.message
+            return
+        refresh()
+        if self.installer.state == EnvState.FAILED:
+            state.state, state.message, state.hint = EnvState.FAILED.value, self.installer.message, self.installer.hint
+
+    def cancel(self) -> None:
+        self.installer.cancel()
+
+
+class DoctorTask(Task):
+    """The backend's doctor, asked again: versions, devices, free memory, the model."""
+
+    kind = "doctor"
+
+    def __init__(self, python: str, model: str):
+        self.process = ChildProcess([python, "-m", "mpd_backend", "doctor", "--json", "--model", model], events=False)
+
+    def done(self) -> bool:
+        return not self.process.running()
+
+    def finish(self) -> None:
+        self.process.poll()  # the reader has the whole report once the process has ended
+        state = env_state()
+        try:
+            state.report = json.dumps(json.loads("".join(self.process.stdout_text)))
+            state.log_line = ""
+        except ValueError:
+            state.log_line = f"The doctor could not run: {self.process.last_stderr()}"
+
+    def cancel(self) -> None:
+        self.process.kill()
+
+
+class DownloadTask(Task):
+    kind = "download"
+
+    def __init__(self, command: list[str]):
+        self.process = ChildProcess(command)
+
+    def poll(self):
+        return self.process.poll()
+
+    def apply(self, event) -> None:
+        state = env_state()
+        if isinstance(event, ProgressEvent):
+            state.model_progress = event.fraction
+            state.model_message = f"Downloading: {event.step / 2**30:.2f} of {event.total / 2**30:.2f} GiB"
+        elif isinstance(event, DownloadedEvent):
+            state.model_state, state.model_message, state.model_progress = ModelState.READY.value, f"Downloaded to {event.folder}", 1.0
+        elif isinstance(event, ErrorEvent):
+            state.model_state, state.model_message = ModelState.FAILED.value, event.text()
+
+    def done(self) -> bool:
+        return not self.process.running()
+
+    def finish(self) -> None:
+        for event in self.process.poll():
+            self.apply(event)
+        state = env_state()
+        if state.model_state == ModelState.DOWNLOADING:
+            state.model_state = ModelState.FAILED.value
+            stopped = self.process.process.returncode < 0
+            state.model_message = "Download stopped." if stopped else f"The download failed: {self.process.last_stderr()}"
+
+    def cancel(self) -> None:
+        self.process.kill()
+
+
+def setup_running() -> bool:
+    """An install or a download runs (one at a time: both use the network and the disk)."""
+    return background.registry.running(InstallTask.kind) or background.registry.running(DownloadTask.kind)
+
+
+def install(context, pip_args=(), extra_env=None) -> InstallTask:
+    """Create or update the managed environment, in the background."""
+    if setup_running():
+        raise UserError("An install or a download is already running.")
+    prefs = preferences.get(context)
+    installer = Installer(managed_folder(prefs), prefs.accelerator, base_python=sys.executable, pip_args=pip_args, extra_env=extra_env)
+    task = background.start(InstallTask(installer.start()))
+    state = env_state(context)
+    state.state, state.message, state.hint, state.progress, state.log_line = EnvState.INSTALLING.value, installer.message, "", 0.0, ""
+    return task
+
+
+def run_doctor(context=None) -> bool:
+    """Ask the backend's doctor again, in the background; its report replaces the one from install
+    time. False when there is no backend."""
+    prefs = preferences.get(context)
+    try:
+        python = resolve_backend_python(prefs)
+    except UserError:
+        return False
+    if not background.registry.running(DoctorTask.kind):
+        background.start(DoctorTask(python, model_argument(prefs)))
+        env_state(context).log_line = "Asking the doctor..."
+    return True
+
+
+def start_download(context) -> DownloadTask:
+    """Download the preferences' model with the backend, only when online access is allowed."""
+    prefs = preferences.get(context)
+    if prefs.offline or not getattr(bpy.app, "online_access", False):
+        raise UserError("Online access is off, so nothing is downloaded.",
+                        "allow it in Preferences > System > Network (and untick Offline here), or give a local model folder")
+    if setup_running():
+        raise UserError("A download or an install is already running.")
+    command = [resolve_backend_python(prefs), "-m", "mpd_backend", "download", "--model", model_argument(prefs), "--json"]
+    if prefs.accelerator == "cuda":
+        command.append("--fp16")  # fp16 runs on CUDA: half the download
+    task = background.start(DownloadTask(command))
+    state = env_state(context)
+    state.model_state, state.model_message, state.model_progress = ModelState.DOWNLOADING.value, f"Downloading {prefs.model}", 0.0
+    return task
+
+
+def cancel_setup() -> bool:
+    """Cancel the install or the download that runs."""
+    for kind in (InstallTask.kind, DownloadTask.kind):
+        task = background.registry.get(kind)
+        if task is not None:
+            task.cancel()
+            return True
+    return False

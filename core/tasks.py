@@ -1,0 +1,63 @@
+"""Background work, one shape for all of it: the add-on's one timer polls one registry of tasks
+(the worker, a generation, an install, the doctor, a download). Standard library only.
+
+Each tick, for every task: ``poll()`` returns its new typed events, ``apply(event)`` shows each one
+(in Blender: the properties the panels draw), and once ``done()`` is true ``finish()`` runs once and
+the task leaves the registry. ``cancel()`` asks it to stop; it is done when it has."""
+
+from __future__ import annotations
+
+
+class Task:
+    kind: str = "task"  # one task of a kind at a time
+
+    def poll(self) -> list:
+        return []
+
+    def apply(self, event) -> None:
+        pass
+
+    def done(self) -> bool:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        pass
+
+    def cancel(self) -> None:
+        pass
+
+    def stop_now(self) -> None:
+        """End at once, for unregister: nothing is applied any more."""
+        self.cancel()
+
+
+class TaskRegistry:
+    def __init__(self):
+        self.tasks: list[Task] = []
+
+    def add(self, task: Task) -> Task:
+        if self.get(task.kind) is not None:
+            raise RuntimeError(f"a {task.kind} task is already running")
+        self.tasks.append(task)
+        return task
+
+    def get(self, kind: str) -> Task | None:
+        return next((t for t in self.tasks if t.kind == kind), None)
+
+    def running(self, kind: str) -> bool:
+        return self.get(kind) is not None
+
+    def tick(self) -> bool:
+        """Advance every task; True while any is left."""
+        for task in list(self.tasks):
+            for event in task.poll():
+                task.apply(event)
+            if task.done():
+                self.tasks.remove(task)
+                task.finish()
+        return bool(self.tasks)
+
+    def stop_all(self) -> None:
+        for task in reversed(self.tasks):
+            task.stop_now()
+        self.tasks.clear()

@@ -1,0 +1,208 @@
+"""One job, from its folder's ``job.json`` to a complete job folder, or an earlier result reused.
+
+Used by ``generate`` (the model loaded for one job) and ``serve`` (many jobs, the model loaded
+once); any later caller hands it a job folder the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .errors import BackendError, bad_input
+from .images import fit_to, read_keyframe
+from .job_folder import claim_job_folder, discard_request_folder, read_manifest, write_frames, write_keyframes, write_manifest
+from .protocol import JOB_MANIFEST, JOB_REQUEST, PROTOCOL_VERSION, ErrorCode
+from .request import SCHEMA_VERSION, JobRequest, read_request, resolved_parameters
+from .svd_engine import JobCancelled
+from .timing import generation_size
+
+# Only these mean "the weights are simply not here": auto then falls back to the flow engine. A model
+# that is present but broken (incomplete, pickle-only) is an error on every engine.
+ABSENT_MODEL = (ErrorCode.MODEL_NOT_FOUND, ErrorCode.OFFLINE_NOT_CACHED)
+
+
+@dataclass
+class JobResult:
+    manifest: Path
+    frames: int
+    reused: bool = False
+
+
+def pixels_sha256(image) -> str:
+    """A hash of what an image shows (size and RGB pixels), blind to file format and metadata."""
+    digest = hashlib.sha256(f"{image.mode} {image.size[0]}x{image.size[1]}".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+def read_keys(request: JobRequest, folder: Path, notes: list[str]):
+    """Both keyframes and their content hashes; the end one is fitted to the start's size when they
+    differ (noted)."""
+    start = read_keyframe(request.key_path(0, folder), "start")
+    end = read_keyframe(request.key_path(-1, folder), "end")
+    hashes = {"start": pixels_sha256(start), "end": pixels_sha256(end)}
+    if end.size != start.size:
+        notes.append(
+            f"the keyframes differ in size ({start.size[0]}x{start.size[1]} and {end.size[0]}x{end.size[1]}): "
+            f"the end keyframe was scaled and centre-cropped to {start.size[0]}x{start.size[1]}"
+        )
+        end = fit_to(end, start.size)
+    return start, end, hashes
+
+
+def resolve_engine(options: dict, notes: list[str]) -> str:
+    """"auto" is svd when the model is found without downloading, else flow (said plainly)."""
+    if options["engine"] != "auto":
+        return options["engine"]
+    from .loading import find_model
+
+    try:
+        find_model(options["model"], offline=True)
+        return "svd"
+    except BackendError as err:
+        if err.code not in ABSENT_MODEL:
+            raise
+        notes.append(
+            f"no SVD weights found for {options['model']} ({err.message}): the flow engine made these "
+            "inbetweens (optical flow, no generative model); use --engine svd to download the weights"
+        )
+        return "flow"
+
+
+def fingerprint(params: dict, hashes: dict) -> dict:
+    """Everything that decides a job's frames: equal fingerprints give equal results."""
+    if params["engine"] == "flow":
+        return {"keyframes": hashes, "engine": "flow", "frames": params["frames"]}
+    deciding = ("sampler", "sampler_options", "model", "steps", "seed", "width", "height", "frames", "num_frames", "fps",
+                "motion_bucket_id", "noise_aug_strength", "decode_chunk_size", "dtype")  # the decoder mixes a chunk's frames
+    return {"keyframes": hashes, "engine": "svd", **{k: params[k] for k in deciding}}
+
+
+def find_reusable(request: JobRequest, wanted: dict) -> Path | None:
+    """The manifest of an earlier complete job with the same fingerprint, if one is offered."""
+    for folder in request.reuse:
+        manifest = read_manifest(folder)
+        if manifest and manifest.get("complete") and manifest.get("fingerprint") == wanted:
+            if all((Path(folder) / f).is_file() for f in manifest["frames"]):
+                return Path(folder) / JOB_MANIFEST
+    return None
+
+
+def check_worker_options(request: JobRequest, worker_options: dict) -> None:
+    """A worker serves one model, device, dtype...: a job that asks for others fails alone."""
+    for name, value in worker_options.items():
+        if getattr(request, name) != value:
+            raise bad_input(f"This worker serves {name}={value!r}; the job asks for {getattr(request, name)!r}.",
+                            "start another worker for it")
+
+
+def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_options: dict | None = None) -> JobResult:
+    """Run the request in ``job`` (a job folder's ``job.json``, or the folder).
+
+    ``report`` has ``progress(phase, step, total)``, ``log(message)`` and ``note(message)``;
+    ``pipe`` is a loaded pipeline (else one is loaded for this job when the engine is svd);
+    ``should_stop()`` is checked between steps. The request is never rewritten: what was resolved
+    goes into the manifest, written last. Raises BackendError for anything the user can fix,
+    JobCancelled when stopped. ``worker_options``: what the calling worker serves (see
+    ``check_worker_options``).
+    """
+    job = Path(job)
+    folder = job if job.is_dir() else job.parent
+    request = read_request(folder / JOB_REQUEST)
+    if worker_options is not None:
+        check_worker_options(request, worker_options)
+    notes: list[str] = []
+    start, end, hashes = read_keys(request, folder, notes)
+    engine = "svd" if pipe is not None else resolve_engine(request.worker_options(), notes)
+    sampler = None
+    if engine == "svd":
+        from .samplers import get_sampler
+
+        sampler = get_sampler(request.sampler)
+    size = (request.width, request.height) if request.width and request.height else generation_size(*start.size)
+    seed = request.seed if request.seed is not None else random.randrange(2**32)
+    params = resolved_parameters(request, engine, seed, size if engine == "svd" else None, sampler)
+    wanted = fingerprint(params, hashes)
+    if request.seed is not None and request.reuse:  # a drawn seed never matches an earlier job
+        earlier = find_reusable(request, wanted)
+        if earlier is not None:
+            report.log(f"reused {earlier.parent}: same keyframes and parameters")
+            discard_request_folder(folder)
+            return JobResult(earlier, len(read_manifest(earlier.parent)["frames"]), reused=True)
+    claim_job_folder(folder)
+    for note in notes:
+        report.note(note)
+    write_keyframes(folder, start, end)
+
+    t0 = time.perf_counter()
+    if engine == "flow":
+        from .flow_engine import generate_flow
+
+        frames, record = generate_flow(start, end, request.frames, report)
+    else:
+        from .svd_engine import generate_svd, load_for
+
+        if pipe is None:
+            report.progress("load", 0, 1)
+            pipe = load_for(request.worker_options())
+            report.progress("load", 1, 1)
+            if should_stop():
+                raise JobCancelled()
+        load_s = time.perf_counter() - t0
+        frames, record = generate_svd(pipe, start, end, params, report, should_stop)
+        record["timings"]["load_s"] = load_s
+        params.update(record.pop("settled"))  # what "auto" settled at: device, dtype
+    if should_stop():
+        raise JobCancelled()
+    t0 = time.perf_counter()
+    frames[0], frames[-1] = start, end  # the keyframes themselves, exactly
+    names = write_frames(folder, frames, on_frame=lambda n, of: report.progress("write", n, of))
+    record["timings"]["write_s"] = time.perf_counter() - t0
+    manifest = write_manifest(
+        folder,
+        names,
+        schema=SCHEMA_VERSION,
+        protocol=PROTOCOL_VERSION,
+        engine=engine,
+        shot=request.shot,
+        source=request.source,
+        keys=[{"frame": key.frame, "image": key.image} for key in request.keys],
+        fingerprint=wanted,
+        parameters=params,
+        size=list(start.size),
+        notes=notes,
+        versions=versions(engine),
+        **record,
+    )
+    return JobResult(manifest, len(names))
+
+
+def quiet_libraries() -> None:
+    """No loading bars or advice from diffusers and transformers."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.disable_progress_bar()
+    diffusers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
+def versions(engine: str = "svd") -> dict:
+    """Versions of the backend and the libraries the engine ran on."""
+    import cv2
+
+    found = {"mpd_backend": __version__, "python": platform.python_version(), "opencv": cv2.__version__}
+    if engine == "svd":
+        import diffusers
+        import torch
+        import transformers
+
+        found.update(torch=torch.__version__, diffusers=diffusers.__version__, transformers=transformers.__version__)
+    return found

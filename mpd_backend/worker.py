@@ -1,0 +1,127 @@
+"""``serve``: a long-lived worker. The model is loaded once; jobs arrive as JSON lines on stdin
+(each names a job folder's ``job.json``) and run one after another; see ``protocol.py``.
+
+It never outlives its parent: the end of stdin (the parent is gone, whatever the reason, a crash or
+a SIGKILL included) cancels every job and, should the main thread be stuck in something it cannot
+leave at once (loading a model from a slow disk, one long UNet call), ends the process
+``EXIT_GRACE_S`` later. An unfinished job never has a manifest: it is written last.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import queue
+import sys
+import threading
+import time
+
+from .errors import bad_input, explain_exception
+from .protocol import ByeEvent, ErrorCode, ErrorEvent, ReadyEvent, decode_request
+from .report import Reporter, emit
+from .runner import quiet_libraries, resolve_engine, run_job
+from .svd_engine import JobCancelled, load_for
+
+EXIT_GRACE_S = 2.0
+_SHUTDOWN, _END_OF_INPUT = object(), object()
+
+
+class Worker:
+    def __init__(self, options: dict):
+        self.options = options  # engine, model, device, dtype, offload, offline: fixed for the worker's life
+        self.queue: queue.Queue = queue.Queue()
+        self.cancelled: set[str] = set()
+        self.abandoned = False
+        self.lock = threading.Lock()
+
+    def read_requests(self, stream) -> None:
+        """The reader thread: queue jobs, note cancels at once. A shutdown request lets the jobs
+        already sent finish; the end of input (the parent is gone) cancels them all."""
+        for line in stream:
+            request = decode_request(line)
+            kind = request.get("request") if request else None
+            if kind == "run":
+                self.queue.put(request)
+            elif kind == "cancel":
+                with self.lock:
+                    self.cancelled.add(str(request.get("id")))
+            elif kind == "shutdown":
+                self.queue.put(_SHUTDOWN)
+                return
+            elif line.strip():
+                emit(ErrorEvent(None, ErrorCode.BAD_INPUT, f"Not a protocol request: {line.strip()[:200]}",
+                                "send one JSON object per line: run, cancel or shutdown"))
+        with self.lock:
+            self.abandoned = True  # the running job stops at its next step; queued ones are dropped
+        self.queue.put(_END_OF_INPUT)
+        watchdog = threading.Timer(EXIT_GRACE_S, os._exit, args=(3,))
+        watchdog.daemon = True
+        watchdog.start()
+
+    def is_cancelled(self, job_id: str) -> bool:
+        with self.lock:
+            return self.abandoned or job_id in self.cancelled
+
+    def run_one(self, request: dict, pipe) -> None:
+        job_id = str(request.get("id", ""))
+        report = Reporter(json_events=True, job_id=job_id)
+        try:
+            if self.is_cancelled(job_id):
+                raise JobCancelled()
+            if not isinstance(request.get("job"), str):
+                raise bad_input("A run request needs 'job': the path of a job folder's job.json.")
+            result = run_job(request["job"], report, pipe=pipe, should_stop=lambda: self.is_cancelled(job_id),
+                             worker_options=self.options)
+            report.done(result.frames, str(result.manifest), result.reused)
+        except Exception as exc:  # one failed job never stops the worker
+            report.error(explain_exception(exc))
+        finally:
+            gc.collect()  # the worker's memory returns to its level between jobs
+            _empty_device_cache()
+
+
+def _empty_device_cache() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def load_model(options: dict):
+    """The pipeline for the worker's options, or None for the flow engine (nothing to load)."""
+    notes: list[str] = []
+    return load_for(options) if resolve_engine(options, notes) == "svd" else None
+
+
+def serve(options: dict, idle_timeout: float | None = None, stdin=None) -> int:
+    """Run jobs until a shutdown, the end of stdin or ``idle_timeout`` seconds without a job."""
+    worker = Worker(options)
+    # Reading starts before the model loads, so that a parent gone mid-load is noticed at once.
+    threading.Thread(target=worker.read_requests, args=(stdin or sys.stdin,), daemon=True).start()
+    t0 = time.perf_counter()
+    try:
+        quiet_libraries()
+        pipe = load_model(options)
+    except Exception as exc:
+        err = explain_exception(exc)
+        emit(ErrorEvent(None, err.code, err.message, err.hint))
+        return err.exit_code
+    if pipe is None:  # the flow engine: each job says why it runs on flow
+        emit(ReadyEvent(None, "flow", options["model"], "cpu", "uint8", round(time.perf_counter() - t0, 3)))
+    else:
+        emit(ReadyEvent(None, "svd", options["model"], str(pipe.device), str(pipe.dtype).removeprefix("torch."),
+                        round(time.perf_counter() - t0, 3)))
+    try:
+        while True:
+            try:
+                request = worker.queue.get(timeout=idle_timeout or None)
+            except queue.Empty:
+                emit(ByeEvent(None, "idle"))
+                return 0
+            if request is _SHUTDOWN or request is _END_OF_INPUT:
+                break
+            worker.run_one(request, pipe)
+    except KeyboardInterrupt:
+        emit(ErrorEvent(None, ErrorCode.CANCELLED, "Interrupted: the worker stops; unfinished jobs have no manifest."))
+        return 130
+    emit(ByeEvent(None, "shutdown" if request is _SHUTDOWN else "end of input"))
+    return 0
