@@ -1,27 +1,36 @@
-# make test   every test: backend, add-on core, and the extension in headless Blender 5.0 and 4.2 LTS
+# make test   the linter, then every test: backend, add-on core, and the extension in headless Blender
+#             5.0, 4.5 LTS and 4.2 LTS
 # make demo   a small animated scene inbetweened through the real add-on and backend (out/demo/)
 # make build  the extension zip, built by Blender's own tool (build/mpd_inbetween.zip)
 # Each target creates the environments it needs from requirements/ on a fresh machine.
 PYTHON ?= python3.11
 BACKEND := .venv
 BLENDER50 := .venv-blender50
+BLENDER45 := .venv-blender45
 BLENDER42 := .venv-blender42
 TINY_MODEL := build/tiny-svd
 EXT_TOOL := $(BLENDER50)/lib/python3.11/site-packages/bpy/5.0/scripts/addons_core/bl_pkg/cli/blender_ext.py
 PYTEST_ARGS ?=
 BLENDER_TEST_ENV = MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python MPD_TEST_MODEL=$(CURDIR)/$(TINY_MODEL)
 
-.PHONY: test test-backend test-blender test-blender-5.0 test-blender-4.2 demo build bench bench-gpu bench-serve-memory bench-quality clean
+.PHONY: test lint test-backend test-blender test-blender-5.0 test-blender-4.5 test-blender-4.2 demo build bench bench-gpu \
+	bench-serve-memory bench-quality bench-first-step clean
 
-test: test-backend test-blender
+test: lint test-backend test-blender
+
+lint: $(BACKEND)/.installed
+	$(BACKEND)/bin/python -m ruff check .
 
 test-backend: $(BACKEND)/.installed
 	$(BACKEND)/bin/python -m pytest tests/backend tests/core $(PYTEST_ARGS)
 
-test-blender: test-blender-5.0 test-blender-4.2
+test-blender: test-blender-5.0 test-blender-4.5 test-blender-4.2
 
 test-blender-5.0: $(BLENDER50)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.json
 	$(BLENDER_TEST_ENV) $(BLENDER50)/bin/python -m pytest tests/blender -p no:cacheprovider $(PYTEST_ARGS)
+
+test-blender-4.5: $(BLENDER45)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.json
+	$(BLENDER_TEST_ENV) $(BLENDER45)/bin/python -m pytest tests/blender -p no:cacheprovider $(PYTEST_ARGS)
 
 test-blender-4.2: $(BLENDER42)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.json
 	$(BLENDER_TEST_ENV) $(BLENDER42)/bin/python -m pytest tests/blender -p no:cacheprovider $(PYTEST_ARGS)
@@ -51,6 +60,14 @@ $(BACKEND)/.bench-installed: $(BACKEND)/.installed requirements/bench.txt
 	$(BACKEND)/bin/python -m pip install -q -r requirements/bench.txt
 	touch $@
 
+# Not part of make test: time from a Generate click to the first denoising step, first and second job
+# in one Blender session (docs/architecture.md); FIRST_STEP_MODEL=build/svd-xt-random for the real
+# architecture (made by make bench).
+FIRST_STEP_MODEL ?= $(TINY_MODEL)
+FIRST_STEP_ARGS ?= --size 64x64
+bench-first-step: $(BLENDER50)/.installed $(BACKEND)/.installed $(TINY_MODEL)/model_index.json
+	MPD_BACKEND_PYTHON=$(CURDIR)/$(BACKEND)/bin/python $(BLENDER50)/bin/python tools/bench_first_step.py --model $(FIRST_STEP_MODEL) $(FIRST_STEP_ARGS)
+
 # Not part of make test: the serve worker's memory over 20 jobs (docs/worker.md).
 bench-serve-memory: $(BACKEND)/.installed
 	$(BACKEND)/bin/python tools/bench_serve_memory.py 20
@@ -79,10 +96,15 @@ $(BLENDER50)/.installed: requirements/blender-5.0.txt
 	$(BLENDER50)/bin/python -m pip install -q -r requirements/blender-5.0.txt
 	touch $@
 
+$(BLENDER45)/.installed: requirements/blender-4.5.txt
+	$(PYTHON) -m venv $(BLENDER45)
+	$(BLENDER45)/bin/python -m pip install -q -r requirements/blender-4.5.txt
+	touch $@
+
 $(BLENDER42)/.installed: requirements/blender-4.2.txt
 	$(PYTHON) -m venv $(BLENDER42)
 	$(BLENDER42)/bin/python -m pip install -q -r requirements/blender-4.2.txt
 	touch $@
 
 clean:
-	rm -rf $(BACKEND) $(BLENDER50) $(BLENDER42) build out .pytest_cache
+	rm -rf $(BACKEND) $(BLENDER50) $(BLENDER45) $(BLENDER42) build out .pytest_cache

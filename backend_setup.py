@@ -13,20 +13,15 @@ import bpy
 
 from . import background, preferences
 from .core.child_process import ChildProcess
-from .core.errors import UserError
 from .core.installer import Installer, status
 from .core.states import EnvState, ModelState
 from .core.tasks import Task
+from .core.user_error import UserError
 from .mpd_backend.protocol import DownloadedEvent, ErrorEvent, ProgressEvent
 
 
 def env_state(context=None):
     return (context or bpy.context).window_manager.mpd_env
-
-
-def model_argument(prefs) -> str:
-    """The preferences' model as the backend takes it: a ``//`` path made absolute."""
-    return bpy.path.abspath(prefs.model) if prefs.model.startswith("//") else prefs.model
 
 
 def managed_folder(prefs) -> Path:
@@ -196,7 +191,7 @@ def run_doctor(context=None) -> bool:
     except UserError:
         return False
     if not background.registry.running(DoctorTask.kind):
-        background.start(DoctorTask(python, model_argument(prefs)))
+        background.start(DoctorTask(python, prefs.model_argument()))
         env_state(context).log_line = "Asking the doctor..."
     return True
 
@@ -209,7 +204,7 @@ def start_download(context) -> DownloadTask:
                         "allow it in Preferences > System > Network (and untick Offline here), or give a local model folder")
     if setup_running():
         raise UserError("A download or an install is already running.")
-    command = [resolve_backend_python(prefs), "-m", "mpd_backend", "download", "--model", model_argument(prefs), "--json"]
+    command = [resolve_backend_python(prefs), "-m", "mpd_backend", "download", "--model", prefs.model_argument(), "--json"]
     if prefs.accelerator == "cuda":
         command.append("--fp16")  # fp16 runs on CUDA: half the download
     task = background.start(DownloadTask(command))

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import bpy
 
-from . import background, compat, strips
-from . import preferences
-from .backend_setup import model_argument, resolve_backend_python
-from .core.errors import UserError
+from . import background, compat, preferences, strips
+from .backend_setup import resolve_backend_python
 from .core.shots import Shot, safe_name, summary, write_shot_job
 from .core.states import JobState, ShotStatus, WorkerState
 from .core.tasks import Task
+from .core.user_error import UserError
 from .core.worker_client import WorkerClient
 from .mpd_backend.protocol import DoneEvent, ErrorCode, ErrorEvent, LogEvent, ProgressEvent, ReadyEvent, encode_event
 
@@ -71,7 +70,7 @@ def job_options(settings, prefs) -> dict:
         "steps": settings.steps or None,
         "width": settings.width or None,
         "height": settings.height or None,
-        "model": model_argument(prefs),
+        "model": prefs.model_argument(),
         "device": prefs.device,
         "dtype": prefs.dtype,
         "offload": True if prefs.low_vram else None,  # None: the backend decides (on for GPUs under 16 GB)
@@ -108,7 +107,8 @@ class WorkerTask(Task):
         return not self.client.alive()
 
     def finish(self) -> None:
-        self.client.poll()
+        for event in self.client.poll():  # its last words (e.g. why the model did not load)
+            self.apply(event)
         state = worker_state()
         state.state, state.message = self.client.state.value, self.client.describe()
         if self.listener is not None:
@@ -173,7 +173,7 @@ class GenerationTask(Task):
 
     def poll(self):
         if self.cancelled_at is not None and time.monotonic() - self.cancelled_at > CANCEL_GRACE_S and not self.done():
-            self.worker.client.release()  # it did not stop in time: end it (its task then says it is gone)
+            self.worker.client.process.kill()  # it did not stop in time: end it (its task then says it is gone)
         events, self.inbox = self.inbox, []
         if events and self.log is not None:
             with open(self.log, "a", encoding="utf-8") as log:
@@ -329,6 +329,14 @@ def start(context, shots: list[Shot], source: str, staging: str | None = None, r
     state.message = f"Batch of {len(shots)} shots: starting" if len(shots) > 1 else f"Starting {shots[0].name}"
     show_shots(state, shots)
     return task
+
+
+def show_failure(context, error: UserError, staging: str | None = None) -> None:
+    """A generation that could not start: the panel says why; temporary keyframes are removed."""
+    if staging:
+        shutil.rmtree(staging, ignore_errors=True)
+    state = job_state(context)
+    state.state, state.message, state.hint = JobState.FAILED.value, error.message, error.hint
 
 
 def cancel() -> bool:

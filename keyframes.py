@@ -9,8 +9,8 @@ from pathlib import Path
 import bpy
 
 from . import compat
-from .core.errors import UserError
 from .core.shots import keyframes_around
+from .core.user_error import UserError
 
 
 def auto_scene_frames(context) -> tuple[int, int, str]:

@@ -77,6 +77,10 @@ class MPD_AddonPreferences(bpy.types.AddonPreferences):
         subtype="DIR_PATH",
     )
 
+    def model_argument(self) -> str:
+        """The model as the backend takes it: a ``//`` path made absolute."""
+        return bpy.path.abspath(self.model) if self.model.startswith("//") else self.model
+
     def draw(self, context):
         from .panels.backend_settings import draw_preferences
 

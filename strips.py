@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import compat
-from .core.errors import UserError
 from .core.shots import first_free_channel
+from .core.user_error import UserError
 from .mpd_backend.job_folder import read_manifest
 
 RECORD_KEY = "mpd_inbetween"

@@ -9,6 +9,7 @@ without blocking, so a Blender timer can call it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -51,10 +52,8 @@ def kill_tree(process: subprocess.Popen) -> None:
         signal_tree(process, signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
         if os.name != "posix":
             subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 class ChildProcess:
@@ -115,10 +114,6 @@ class ChildProcess:
                 events.append(self.events.get_nowait())
             except queue.Empty:
                 return events
-
-    def interrupt(self) -> None:
-        """Ask the command to stop (SIGINT: it exits with a 'cancelled' error)."""
-        signal_tree(self.process, signal.SIGINT if os.name == "posix" else signal.CTRL_BREAK_EVENT)
 
     def kill(self) -> None:
         """End the whole process tree now."""

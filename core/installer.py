@@ -124,7 +124,7 @@ class Installer:
     def log(self) -> Path:
         return log_path(self.folder)
 
-    def start(self) -> "Installer":
+    def start(self) -> Installer:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         for stale in (self.folder / READY_MARKER, self.folder.parent / f"{self.folder.name}-{FAILED_RECORD}"):
             stale.unlink(missing_ok=True)  # while installing, the environment is not ready

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..mpd_backend.request import JobRequest, Key, RequestError, validate, write_request
-from .errors import UserError
 from .states import ShotStatus
+from .user_error import UserError
 
 
 @dataclass

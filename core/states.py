@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 
 
-class JobState(str, Enum):
+class JobState(StrEnum):
     """The last Generate, re-run or batch, as the panel shows it."""
 
     IDLE = "IDLE"
@@ -16,7 +16,7 @@ class JobState(str, Enum):
     CANCELLED = "CANCELLED"
 
 
-class ShotStatus(str, Enum):
+class ShotStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -30,7 +30,7 @@ class ShotStatus(str, Enum):
         return self not in (ShotStatus.QUEUED, ShotStatus.RUNNING)
 
 
-class WorkerState(str, Enum):
+class WorkerState(StrEnum):
     """The persistent backend worker (``serve``)."""
 
     STOPPED = "stopped"
@@ -39,7 +39,7 @@ class WorkerState(str, Enum):
     FAILED = "failed"
 
 
-class EnvState(str, Enum):
+class EnvState(StrEnum):
     """The managed backend environment."""
 
     NOT_INSTALLED = "not_installed"
@@ -49,7 +49,7 @@ class EnvState(str, Enum):
     FAILED = "failed"
 
 
-class ModelState(str, Enum):
+class ModelState(StrEnum):
     """The model download."""
 
     IDLE = "idle"

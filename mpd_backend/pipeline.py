@@ -8,7 +8,7 @@ and hands it to the chosen sampler.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import PIL.Image
 import torch

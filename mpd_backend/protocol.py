@@ -61,7 +61,6 @@ class ErrorCode:
     OUT_OF_MEMORY = "out_of_memory"
     DEVICE = "device"
     CANCELLED = "cancelled"
-    WORKER_GONE = "worker_gone"
     INTERNAL = "internal"
 
 

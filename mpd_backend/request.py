@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, JOB_REQUEST, SAMPLER_NAMES
@@ -82,7 +82,7 @@ class JobRequest:
         return {"schema": SCHEMA_VERSION, **data}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "JobRequest":
+    def from_dict(cls, data: dict) -> JobRequest:
         if not isinstance(data, dict):
             raise RequestError("A job request must be a JSON object.")
         if data.get("schema") != SCHEMA_VERSION:

@@ -88,9 +88,8 @@ def find_reusable(request: JobRequest, wanted: dict) -> Path | None:
     """The manifest of an earlier complete job with the same fingerprint, if one is offered."""
     for folder in request.reuse:
         manifest = read_manifest(folder)
-        if manifest and manifest.get("complete") and manifest.get("fingerprint") == wanted:
-            if all((Path(folder) / f).is_file() for f in manifest["frames"]):
-                return Path(folder) / JOB_MANIFEST
+        if manifest and manifest.get("complete") and manifest.get("fingerprint") == wanted and all((Path(folder) / f).is_file() for f in manifest["frames"]):
+            return Path(folder) / JOB_MANIFEST
     return None
 
 

@@ -26,8 +26,9 @@ decode chunk): the one place they are written; the pipeline and the job resoluti
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import torch
 
@@ -301,7 +302,7 @@ class Sampler:
         ``denoise.pair`` two of them may share one UNet launch."""
         raise NotImplementedError
 
-    def with_options(self, **options) -> "Sampler":
+    def with_options(self, **options) -> Sampler:
         return replace(self, **options)
 
 
@@ -419,7 +420,7 @@ class TRF(Sampler):
 SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (Forward, TRF, ViBiD, MPD, MPDTRF)}
 
 
-def get_sampler(sampler: "str | Sampler") -> Sampler:
+def get_sampler(sampler: str | Sampler) -> Sampler:
     """A sampler object from a name or an object (returned as it is)."""
     if isinstance(sampler, Sampler):
         return sampler

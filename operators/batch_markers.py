@@ -1,4 +1,3 @@
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -6,9 +5,9 @@ import bpy
 from bpy.props import BoolProperty
 
 from .. import generation
-from ..core.errors import UserError
 from ..core.shots import keyframe_frames, plan_shots
 from ..core.states import ShotStatus
+from ..core.user_error import UserError
 from ..keyframes import render_scene_frames
 
 
@@ -47,10 +46,7 @@ class MPD_OT_batch_markers(bpy.types.Operator):
                 shot.start_image, shot.end_image = renders.get(shot.frame_a, ""), renders.get(shot.frame_b, "")
             generation.start(context, shots, "MARKERS", staging, resume=True)
         except UserError as exc:
-            if staging:
-                shutil.rmtree(staging, ignore_errors=True)
-            state = generation.job_state(context)
-            state.state, state.message, state.hint = "FAILED", exc.message, exc.hint
+            generation.show_failure(context, exc, staging)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         runnable = sum(s.status == ShotStatus.QUEUED for s in shots)

@@ -1,6 +1,6 @@
 import bpy
 
-from .. import background, backend_setup
+from .. import backend_setup, background
 
 
 class MPD_OT_env_cancel(bpy.types.Operator):

@@ -1,7 +1,7 @@
 import bpy
 
-from .. import background, backend_setup, generation
-from ..core.errors import UserError
+from .. import backend_setup, background, generation
+from ..core.user_error import UserError
 
 
 class MPD_OT_env_install(bpy.types.Operator):

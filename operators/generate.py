@@ -5,8 +5,8 @@ from pathlib import Path
 import bpy
 
 from .. import compat, generation
-from ..core.errors import UserError
 from ..core.shots import Shot, check_gap
+from ..core.user_error import UserError
 from ..keyframes import file_keyframes, render_scene_frames, strip_keyframes
 
 
@@ -53,10 +53,7 @@ class MPD_OT_generate(bpy.types.Operator):
             shot, staging = shot_from_settings(context)
             generation.start(context, [shot], context.scene.mpd_inbetween.source, staging)
         except UserError as exc:
-            if staging:
-                shutil.rmtree(staging, ignore_errors=True)
-            state = generation.job_state(context)
-            state.state, state.message, state.hint = "FAILED", exc.message, exc.hint
+            generation.show_failure(context, exc, staging)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         self.report({"INFO"}, f"Generating {shot.frame_b - shot.frame_a + 1} frames for {shot.name}")

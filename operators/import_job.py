@@ -2,7 +2,7 @@ import bpy
 from bpy.props import StringProperty
 
 from .. import compat
-from ..core.errors import UserError
+from ..core.user_error import UserError
 from ..strips import import_job_strip
 
 

@@ -1,7 +1,7 @@
 import bpy
 
 from .. import compat
-from ..core.errors import UserError
+from ..core.user_error import UserError
 from ..keyframes import strip_keyframes
 
 

@@ -1,7 +1,7 @@
 import bpy
 
 from .. import backend_setup
-from ..core.errors import UserError
+from ..core.user_error import UserError
 
 
 class MPD_OT_model_download(bpy.types.Operator):

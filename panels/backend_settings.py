@@ -67,10 +67,9 @@ def draw_preferences(prefs, layout):
 def draw_model_status(layout, prefs, env):
     import bpy
 
-    from ..backend_setup import model_argument
     from ..core.models import model_presence
 
-    presence = model_presence(model_argument(prefs))
+    presence = model_presence(prefs.model_argument())
     if presence.found:
         layout.label(text=f"On this machine: {presence.size_gib} GiB in {presence.folder}", icon="CHECKMARK")
     else:

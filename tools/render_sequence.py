@@ -12,8 +12,9 @@ os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mpd_render_")
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
 import bpy  # noqa: E402
-from compat import action_fcurves  # noqa: E402  (the add-on's 4.2-to-5.0 animation API shim)
 from demo import build_scene  # noqa: E402
+
+from compat import action_fcurves  # noqa: E402  (the add-on's 4.2-to-5.0 animation API shim)
 
 
 def main(out: Path, frames: int) -> None:

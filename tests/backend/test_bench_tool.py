@@ -21,7 +21,7 @@ def test_bench_tool_counts_each_samplers_unet_work(tiny_model_dir, tmp_path):
     report = (tmp_path / "bench-tiny.md").read_text()
     rows = {m[0]: (int(m[1]), int(m[2]), float(m[3])) for m in re.findall(r"^\| ([\w-]+) \| (\d+) \| (\d+) \| [\d.]+ \| ([\d.]+) \|", report, re.M)}
     assert set(rows) == {"forward", "mpd-trf"}
-    for name, (launches, evaluations, _) in rows.items():
+    for name, (_launches, evaluations, _) in rows.items():
         assert evaluations == get_sampler(name).unet_calls(steps)
     assert rows["mpd-trf"][0] < rows["mpd-trf"][1]  # the late phase's paths share launches
     assert rows["forward"][2] == 1.0 and rows["mpd-trf"][2] > 1.0

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from mpd_backend.flow import crossfade_inbetweens, flow_inbetweens
-from mpd_backend.timing import fit_to_timeline
 from mpd_backend.protocol import LogEvent, decode_event
+from mpd_backend.timing import fit_to_timeline
 
 from .conftest import run_backend
 

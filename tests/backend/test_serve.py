@@ -11,7 +11,15 @@ import time
 import pytest
 
 from mpd_backend.protocol import (
-    ByeEvent, DoneEvent, ErrorEvent, ProgressEvent, ReadyEvent, cancel_request, decode_event, encode_request, run_request,
+    ByeEvent,
+    DoneEvent,
+    ErrorEvent,
+    ProgressEvent,
+    ReadyEvent,
+    cancel_request,
+    decode_event,
+    encode_request,
+    run_request,
     shutdown_request,
 )
 from mpd_backend.request import two_key_request, write_request

@@ -100,7 +100,7 @@ def test_storyboard_strips_fill_the_gap_between_them(scene, prefs, tmp_path):
     strips = editor.strips if hasattr(editor, "strips") else editor.sequences
     first = strips.new_image(name="Board 1", filepath=str(start), channel=1, frame_start=1, fit_method="FIT")
     first.frame_final_duration = 8  # frames 1-8
-    second = strips.new_image(name="Board 2", filepath=str(end), channel=1, frame_start=20, fit_method="FIT")
+    strips.new_image(name="Board 2", filepath=str(end), channel=1, frame_start=20, fit_method="FIT")
     for s in strips:
         s.select = True
 

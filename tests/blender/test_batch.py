@@ -11,7 +11,7 @@ from pathlib import Path
 import bpy
 import pytest
 
-from .conftest import PACKAGE, build_animated_scene, module, strips_of, wait_for_job, write_png
+from .conftest import build_animated_scene, module, strips_of, wait_for_job, write_png
 
 
 def generation_task():
@@ -32,7 +32,7 @@ def shot_statuses(state):
 
 
 def inbetween_strips(scene):
-    return sorted(((s.frame_final_start, s.frame_final_end - 1) for s in strips_of(scene) if s.name.startswith("Inbetween")))
+    return sorted((s.frame_final_start, s.frame_final_end - 1) for s in strips_of(scene) if s.name.startswith("Inbetween"))
 
 
 @pytest.fixture

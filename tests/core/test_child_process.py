@@ -68,7 +68,6 @@ def test_stop_kills_a_worker_that_ignores_the_end_of_its_input(child_process, tm
     child = int(events[0].message.split()[1])
     assert child in living_members(process.pid)
     started = time.monotonic()
-    process.interrupt()
     process.stop()
     assert not process.running()
     assert child_process.STOP_GRACE_S - 0.5 < time.monotonic() - started < child_process.STOP_GRACE_S + 5

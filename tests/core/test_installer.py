@@ -1,7 +1,6 @@
 """The managed backend environment, really installed from the repo's requirement files with pip."""
 
 import importlib
-import json
 import shutil
 import time
 
