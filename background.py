@@ -31,7 +31,7 @@ def tick():
     redraw()
     if not left:
         return None
-    return IDLE_TICK_S if all(getattr(t, "idle", False) for t in registry.tasks) else TICK_S
+    return IDLE_TICK_S if all(t.idle for t in registry.tasks) else TICK_S
 
 
 def redraw() -> None:

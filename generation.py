@@ -138,7 +138,7 @@ def release_worker() -> bool:
     task = running_worker()
     if task is None:
         return False
-    background.registry.tasks.remove(task)
+    background.registry.remove(task)
     task.client.release()
     if task.listener is not None:
         task.listener.worker_gone("the backend was released")

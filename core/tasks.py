@@ -10,6 +10,7 @@ from __future__ import annotations
 
 class Task:
     kind: str = "task"  # one task of a kind at a time
+    idle = False  # True while it only waits (the timer then ticks slowly)
 
     def poll(self) -> list:
         return []
@@ -40,6 +41,10 @@ class TaskRegistry:
             raise RuntimeError(f"a {task.kind} task is already running")
         self.tasks.append(task)
         return task
+
+    def remove(self, task: Task) -> None:
+        """Take a task out without finishing it (its owner has ended it)."""
+        self.tasks.remove(task)
 
     def get(self, kind: str) -> Task | None:
         return next((t for t in self.tasks if t.kind == kind), None)
