@@ -215,6 +215,14 @@ class GenerationTask(Task):
         self.worker.listener = None
         self._remove_staging()
 
+    def crashed(self, error: Exception) -> None:
+        for shot in self.shots:
+            if not shot.status.finished:
+                self.worker.client.cancel(str(self.shots.index(shot)))
+        state = job_state()
+        state.state, state.hint = JobState.FAILED.value, "this is a bug: the system console has the details"
+        state.message = f"The add-on failed while following the job: {type(error).__name__}: {error}"
+
     def worker_gone(self, reason: str) -> None:
         """The worker exited (killed, crashed, or released): every unfinished shot ends."""
         for shot in self.shots:
@@ -279,7 +287,7 @@ class GenerationTask(Task):
             if not (event.reused and strips.job_strip(scene, shot.job) is not None):
                 strip = strips.import_job_strip(scene, Path(event.manifest))
                 job_state().strip_name = strip.name
-                bpy.ops.ed.undo_push(message=f"Import {strip.name}")  # one undo removes the strip
+                push_undo(f"Import {strip.name}")  # one undo removes the strip
         except UserError as exc:
             shot.status, shot.reason = ShotStatus.FAILED, str(exc)
             return
@@ -289,6 +297,18 @@ class GenerationTask(Task):
         if self.staging:
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
+
+
+def push_undo(message: str) -> None:
+    """One undo step for a change made outside an operator. ``ed.undo_push`` needs an active
+    screen, which a timer's context may lack: then the first window's is used."""
+    if bpy.ops.ed.undo_push.poll():
+        bpy.ops.ed.undo_push(message=message)
+        return
+    window = next(iter(bpy.context.window_manager.windows), None)
+    if window is not None:
+        with bpy.context.temp_override(window=window, screen=window.screen):
+            bpy.ops.ed.undo_push(message=message)
 
 
 def show_shots(state, shots: list[Shot]) -> None:

@@ -7,6 +7,8 @@ the task leaves the registry. ``cancel()`` asks it to stop; it is done when it h
 
 from __future__ import annotations
 
+import traceback
+
 
 class Task:
     kind: str = "task"  # one task of a kind at a time
@@ -31,6 +33,9 @@ class Task:
         """End at once, for unregister: nothing is applied any more."""
         self.cancel()
 
+    def crashed(self, error: Exception) -> None:
+        """A bug in this task's own code ended it (after ``stop_now``): say so where the user looks."""
+
 
 class TaskRegistry:
     def __init__(self):
@@ -53,13 +58,21 @@ class TaskRegistry:
         return self.get(kind) is not None
 
     def tick(self) -> bool:
-        """Advance every task; True while any is left."""
+        """Advance every task; True while any is left. A task whose own code raises is ended alone,
+        its traceback printed: the timer and the other tasks go on."""
         for task in list(self.tasks):
-            for event in task.poll():
-                task.apply(event)
-            if task.done():
-                self.tasks.remove(task)
-                task.finish()
+            try:
+                for event in task.poll():
+                    task.apply(event)
+                if task.done():
+                    self.tasks.remove(task)
+                    task.finish()
+            except Exception as error:
+                traceback.print_exc()
+                if task in self.tasks:
+                    self.tasks.remove(task)
+                task.stop_now()
+                task.crashed(error)
         return bool(self.tasks)
 
     def stop_all(self) -> None:

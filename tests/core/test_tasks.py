@@ -59,3 +59,35 @@ def test_stop_all_ends_every_task_newest_first(tasks):
     registry.add(Endless("generation"))
     registry.stop_all()
     assert stopped == ["generation", "worker"] and registry.tasks == [] and not registry.tick()
+
+
+def test_a_task_that_raises_is_ended_alone(tasks, capsys):
+    ended = []
+
+    class Broken(tasks.Task):
+        kind = "broken"
+
+        def poll(self):
+            return ["event"]
+
+        def apply(self, event):
+            raise KeyError("a bug")
+
+        def done(self):
+            return False
+
+        def crashed(self, error):
+            ended.append(repr(error))
+
+    class Steady(tasks.Task):
+        kind = "steady"
+
+        def done(self):
+            return False
+
+    registry = tasks.TaskRegistry()
+    registry.add(Broken())
+    registry.add(Steady())
+    assert registry.tick()  # the timer goes on
+    assert [t.kind for t in registry.tasks] == ["steady"] and ended == ["KeyError('a bug')"]
+    assert "KeyError: 'a bug'" in capsys.readouterr().err
