@@ -24,7 +24,7 @@ from .core.states import JobState, ShotStatus, WorkerState
 from .core.tasks import Task
 from .core.user_error import UserError
 from .core.worker_client import WorkerClient
-from .mpd_backend.protocol import DoneEvent, ErrorCode, ErrorEvent, LogEvent, ProgressEvent, ReadyEvent, encode_event
+from .mpd_backend.protocol import JOB_REQUEST, DoneEvent, ErrorCode, ErrorEvent, LogEvent, ProgressEvent, ReadyEvent, encode_event
 
 CANCEL_GRACE_S = 3.0  # after this, a worker that has not stopped the cancelled jobs is ended
 
@@ -167,7 +167,7 @@ class GenerationTask(Task):
     def start(self) -> None:
         for index, shot in enumerate(self.shots):
             if shot.status == ShotStatus.QUEUED:
-                self.worker.client.run(str(index), Path(shot.job) / "job.json")
+                self.worker.client.run(str(index), Path(shot.job) / JOB_REQUEST)
 
     # The Task shape --------------------------------------------------------------------------
 
@@ -206,9 +206,7 @@ class GenerationTask(Task):
     def cancel(self) -> None:
         if self.cancelled_at is None:
             self.cancelled_at = time.monotonic()
-            for index, shot in enumerate(self.shots):
-                if not shot.status.finished:
-                    self.worker.client.cancel(str(index))
+            self._cancel_unfinished()
             job_state().message = "Cancelling..."
 
     def stop_now(self) -> None:
@@ -216,9 +214,7 @@ class GenerationTask(Task):
         self._remove_staging()
 
     def crashed(self, error: Exception) -> None:
-        for shot in self.shots:
-            if not shot.status.finished:
-                self.worker.client.cancel(str(self.shots.index(shot)))
+        self._cancel_unfinished()
         state = job_state()
         state.state, state.hint = JobState.FAILED.value, "this is a bug: the system console has the details"
         state.message = f"The add-on failed while following the job: {type(error).__name__}: {error}"
@@ -259,6 +255,11 @@ class GenerationTask(Task):
             state.message = f"{state.strip_name}: {self.frames.get(0, 0)} frames imported.{notes}"
 
     # Details ---------------------------------------------------------------------------------
+
+    def _cancel_unfinished(self) -> None:
+        for index, shot in enumerate(self.shots):
+            if not shot.status.finished:
+                self.worker.client.cancel(str(index))
 
     def _shot_of(self, event) -> Shot | None:
         try:

@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import BackendError, explain_exception
+from .errors import BackendError, JobCancelled, explain_exception
 from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, SAMPLER_NAMES, ErrorCode
 from .report import Reporter
 from .request import DEVICES, DTYPES, WORKER_OPTIONS
@@ -102,7 +102,6 @@ def job_from_arguments(args) -> Path:
 def cmd_generate(args) -> int:
     from .job_folder import discard_request_folder
     from .runner import quiet_libraries, run_job
-    from .svd_engine import JobCancelled
 
     report = Reporter(args.json)
     folder = None

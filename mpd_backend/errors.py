@@ -17,6 +17,13 @@ class BackendError(Exception):
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
 
+class JobCancelled(BackendError):
+    """A job stopped on request (cancel, or its worker's parent gone), by any engine."""
+
+    def __init__(self):
+        super().__init__(ErrorCode.CANCELLED, "Cancelled; the job folder has no manifest and is never imported.")
+
+
 def bad_input(message: str, hint: str = "") -> BackendError:
     return BackendError(ErrorCode.BAD_INPUT, message, hint, exit_code=2)
 

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .errors import BackendError, bad_input
+from .errors import BackendError, JobCancelled, bad_input
 from .images import fit_to, read_keyframe
 from .job_folder import claim_job_folder, discard_request_folder, read_manifest, write_frames, write_keyframes, write_manifest
 from .protocol import JOB_MANIFEST, JOB_REQUEST, PROTOCOL_VERSION, ErrorCode
 from .request import SCHEMA_VERSION, JobRequest, read_request, resolved_parameters
-from .svd_engine import JobCancelled
 from .timing import generation_size
 
 # Only these mean "the weights are simply not here": auto then falls back to the flow engine. A model

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import time
 
-from .errors import BackendError
-from .protocol import ErrorCode
-
-
-class JobCancelled(BackendError):
-    def __init__(self):
-        super().__init__(ErrorCode.CANCELLED, "Cancelled; the job folder has no manifest and is never imported.")
+from .errors import JobCancelled
 
 
 def load_for(options: dict):

@@ -16,11 +16,11 @@ import sys
 import threading
 import time
 
-from .errors import bad_input, explain_exception
+from .errors import JobCancelled, bad_input, explain_exception
 from .protocol import ByeEvent, ErrorCode, ErrorEvent, ReadyEvent, decode_request
 from .report import Reporter, emit
 from .runner import quiet_libraries, resolve_engine, run_job
-from .svd_engine import JobCancelled, load_for
+from .svd_engine import load_for
 
 EXIT_GRACE_S = 2.0
 _SHUTDOWN, _END_OF_INPUT = object(), object()
