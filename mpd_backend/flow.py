@@ -1,15 +1,32 @@
 """The flow engine: inbetweens from dense optical flow, no model weights needed.
 
-DIS optical flow (OpenCV) in both directions; each inbetween at time t warps both keyframes towards
-t along the flows and blends them, weighting each by how close it is in time and whether its pixels
-are visible in the other keyframe (forward-backward consistency). The same method synthesises the
-frames missing when a generated clip is stretched to a longer gap (``timing.fit_to_timeline``).
+1. Flow in both directions, found coarse to fine: DIS optical flow (OpenCV) from zero, and the
+   dominant motions of matched SIFT features (homographies found one after another with RANSAC)
+   as further candidates; each pixel takes the candidate whose warp matches best over its
+   neighbourhood, and DIS refines the choice. Large moves of textureless objects, which DIS alone
+   misses, are found by their corners.
+2. Each inbetween at time t projects both flows forward to t (forward splatting, Niklaus and Liu,
+   CVPR 2020, with a z-buffer instead of a softmax): a pixel lands where it will be at t, and where
+   two land on one spot the one seen in both keyframes and moving more wins (the nearer object of a
+   parallax, the moving box over the still floor). The projected flows then fetch each keyframe's
+   colour by backward warping (no splat blur), and the two are blended by time and by how much of
+   each keyframe covers the spot, so a hole on one side is filled from the other.
+3. ``confidence``: the share of what changed between the keyframes that the flows explain (forward
+   and backward agree and the colours match). A low figure means the move is too large for this engine.
+
+The same method synthesises the frames missing when a generated clip is stretched to a longer gap
+(``timing.fit_to_timeline``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+
+FLOW_WIDTH = 1024  # flows are found at most this wide and scaled up: large frames gain nothing but time
+MATCH_WIDTH = 640  # feature matching needs only the dominant motions
+LOW_CONFIDENCE = 0.5
+FUSE_MARGIN = 6.0  # a candidate replaces DIS's own flow only where it matches clearly better (error units 0-255, two windows)  # below this, the job's message names the SVD engine
 
 
 def _cv2():
@@ -18,18 +35,22 @@ def _cv2():
     return cv2
 
 
-def dis_flow(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Flow F with ``source(p) ~ target(p + F(p))``, ``[H, W, 2]`` float32 (x, y)."""
+def _gray(rgb: np.ndarray) -> np.ndarray:
     cv2 = _cv2()
-    to_gray = lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    return dis.calc(to_gray(source), to_gray(target), None)
+    return cv2.cvtColor(rgb.astype(np.uint8), cv2.COLOR_RGB2GRAY)
 
 
 def _grid(shape) -> np.ndarray:
     h, w = shape[:2]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return np.stack([xs, ys], axis=-1)
+
+
+def dis_flow(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Flow F with ``source(p) ~ target(p + F(p))`` between two grey images, ``[H, W, 2]`` float32 (x, y)."""
+    cv2 = _cv2()
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return dis.calc(source, target, None)
 
 
 def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -47,14 +68,218 @@ def visibility(flow_ab: np.ndarray, flow_ba: np.ndarray) -> np.ndarray:
     return (square(flow_ab + back) <= 0.01 * (square(flow_ab) + square(back)) + 0.5).astype(np.float32)
 
 
+def dominant_motions(gray0: np.ndarray, gray1: np.ndarray, most: int = 4) -> list[np.ndarray]:
+    """Homographies (pixel coordinates of frame 0 to frame 1) of the largest groups of SIFT
+    matches that move together, found one after another with RANSAC; [] when too few match."""
+    cv2 = _cv2()
+    scale = min(1.0, MATCH_WIDTH / gray0.shape[1])
+    small = [cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else g for g in (gray0, gray1)]
+    sift = cv2.SIFT_create(nfeatures=1500)
+    (kp0, des0), (kp1, des1) = (sift.detectAndCompute(g, None) for g in small)
+    if des0 is None or des1 is None or len(kp0) < 8 or len(kp1) < 8:
+        return []
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(des0, des1, k=2)
+    good = [m[0] for m in pairs if len(m) == 2 and m[0].distance < 0.8 * m[1].distance]
+    src = np.float32([kp0[m.queryIdx].pt for m in good]) / scale
+    dst = np.float32([kp1[m.trainIdx].pt for m in good]) / scale
+    motions = []
+    while len(src) >= 12 and len(motions) < most:
+        homography, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 3.0 / scale)
+        if homography is None or inliers.sum() < 10:
+            break
+        motions.append(homography)
+        keep = inliers.ravel() == 0
+        src, dst = src[keep], dst[keep]
+    return motions
+
+
+def coarse_search(rgb0: np.ndarray, rgb1: np.ndarray, width: int = 96, window: int = 7, penalty: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Flow from an exhaustive block search at a coarse scale (``width`` pixels wide) over moves up
+    to half the frame, at the frames' size, and where that match is unique: finds large moves,
+    textured or not, that start nowhere near a local optimum. Where many moves fit equally (flat
+    areas) the shortest wins; where a distant move fits nearly as well (a repeating texture) the
+    match is not unique."""
+    cv2 = _cv2()
+    h, w = rgb0.shape[:2]
+    scale = min(1.0, width / w)
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    small0, small1 = (cv2.resize(f, size, interpolation=cv2.INTER_AREA).astype(np.float32) for f in (rgb0, rgb1))
+    sw, sh = size
+    rx, ry = sw // 2, sh // 2
+    padded = cv2.copyMakeBorder(small1, ry, ry, rx, rx, cv2.BORDER_CONSTANT, value=(-1000.0, -1000.0, -1000.0))  # off-frame never matches
+    best = np.full((sh, sw), np.inf, dtype=np.float32)
+    second = np.full((sh, sw), np.inf, dtype=np.float32)  # the best move at least 2 pixels from the best
+    move = np.zeros((sh, sw, 2), dtype=np.float32)
+    for dy in range(-ry, ry + 1):
+        for dx in range(-rx, rx + 1):
+            shifted = padded[ry + dy : ry + dy + sh, rx + dx : rx + dx + sw]
+            cost = cv2.blur(np.abs(small0 - shifted).sum(axis=-1), (window, window)) + penalty * float(np.hypot(dx, dy))
+            far = np.maximum(np.abs(move[..., 0] - dx), np.abs(move[..., 1] - dy)) >= 2
+            better = cost < best
+            second = np.where(better & far, best, np.where(~better & far, np.minimum(second, cost), second))
+            best[better] = cost[better]
+            move[better] = (dx, dy)
+    # Unique somewhere near: a flat inside takes the move its unique corners found.
+    unique = cv2.dilate((best < 0.9 * second).astype(np.uint8), np.ones((window, window), np.uint8))
+    flow = cv2.resize(move, (w, h), interpolation=cv2.INTER_NEAREST) * np.float32(w / sw)
+    return flow, cv2.resize(unique, (w, h), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def homography_flow(homography: np.ndarray, shape) -> np.ndarray:
+    grid = _grid(shape)
+    points = grid.reshape(-1, 1, 2)
+    moved = _cv2().perspectiveTransform(points, homography.astype(np.float64)).reshape(grid.shape)
+    return (moved - grid).astype(np.float32)
+
+
+def _warp_error(rgb0: np.ndarray, rgb1: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    return np.abs(rgb0 - backward_warp(rgb1, flow)).mean(axis=-1)
+
+
+def fuse_candidates(rgb0: np.ndarray, rgb1: np.ndarray, candidates: list[np.ndarray], where: list[np.ndarray]) -> np.ndarray:
+    """Per pixel, the candidate flow whose warp of frame 1 matches frame 0 best over its
+    neighbourhood (errors summed over two window sizes, so that textureless insides follow their
+    edges); the first candidate unless clearly beaten, and wherever the others are not allowed (``where[k]``
+    for candidate k >= 1)."""
+    cv2 = _cv2()
+    if len(candidates) == 1:
+        return candidates[0]
+    size = max(rgb0.shape[:2])
+    small, large = max(3, size // 64) | 1, max(9, size // 12) | 1
+    costs = []
+    for k, flow in enumerate(candidates):
+        err = _warp_error(rgb0, rgb1, flow)
+        # Pointing outside the frame explains nothing.
+        target = _grid(flow.shape) + flow
+        h, w = flow.shape[:2]
+        outside = (target[..., 0] < 0) | (target[..., 0] > w - 1) | (target[..., 1] < 0) | (target[..., 1] > h - 1)
+        err[outside] = 255
+        cost = cv2.blur(err, (small, small)) + cv2.blur(err, (large, large))
+        if costs:
+            cost = np.where(where[k], cost + FUSE_MARGIN, np.inf)
+        costs.append(cost)
+    choice = np.argmin(np.stack(costs), axis=0)
+    return np.take_along_axis(np.stack(candidates), choice[None, ..., None], axis=0)[0]
+
+
+def refine(gray0: np.ndarray, gray1: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """The flow plus DIS's residual between frame 0 and frame 1 warped back by it."""
+    residual = dis_flow(gray0, backward_warp(gray1, flow))
+    return flow + residual
+
+
+def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Flows 0->1 and 1->0 at the frames' size (found at most FLOW_WIDTH wide); DIS alone unless
+    ``large_moves`` (about 2 s more per pair at 1024x576, worth it between keyframes, not between
+    neighbouring generated frames)."""
+    cv2 = _cv2()
+    h, w = rgb0.shape[:2]
+    scale = min(1.0, FLOW_WIDTH / w)
+    if scale < 1:
+        size = (round(w * scale), round(h * scale))
+        rgb0, rgb1 = (cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in (rgb0, rgb1))
+    gray0, gray1 = _gray(rgb0), _gray(rgb1)
+    rgb0, rgb1 = rgb0.astype(np.float32), rgb1.astype(np.float32)
+    plain = [dis_flow(gray0, gray1), dis_flow(gray1, gray0)]
+    if not large_moves:
+        return _full_size(plain, scale, (w, h))
+    motions = dominant_motions(gray0, gray1)
+    fused = []
+    for a, b, ga, gb, own, other, homographies in ((rgb0, rgb1, gray0, gray1, plain[0], plain[1], motions),
+                                                    (rgb1, rgb0, gray1, gray0, plain[1], plain[0], [np.linalg.inv(m) for m in motions])):
+        # Other candidates only where DIS's flows disagree, and coarse matches only where unique:
+        # elsewhere they would swap a good flow for an alias of a repeating texture.
+        failing = cv2.blur(1 - visibility(own, other), (15, 15)) > 0.1
+        coarse, unique = coarse_search(a, b)
+        candidates = [own, coarse] + [homography_flow(m, a.shape) for m in homographies]
+        choice = fuse_candidates(a, b, candidates, [None, failing & unique] + [failing] * len(homographies))
+        fused.append(fuse_candidates(a, b, [own, refine(ga, gb, choice)], [None, failing]))
+    # The candidates can still explain less than DIS alone (a rotation seen as aliased shifts):
+    # keep whichever pair of flows explains more of what changed.
+    return _full_size(max((plain, fused), key=lambda pair: explained_share(rgb0, rgb1, *pair)), scale, (w, h))
+
+
+def _full_size(flows: list[np.ndarray], scale: float, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    if scale < 1:
+        flows = [_cv2().resize(f, size, interpolation=_cv2().INTER_LINEAR) / scale for f in flows]
+    return flows[0], flows[1]
+
+
+def explained_share(rgb0: np.ndarray, rgb1: np.ndarray, flow01: np.ndarray, flow10: np.ndarray) -> float:
+    """The share of the pixels that changed between the frames which the flows explain: forward and
+    backward agree and the colours match, averaged over both directions (1 when nothing changed)."""
+    cv2 = _cv2()
+    changed = cv2.blur(np.abs(rgb0 - rgb1).mean(axis=-1), (5, 5)) > 12
+    if changed.mean() < 1e-3:
+        return 1.0
+    shares = []
+    for a, b, forward, backward in ((rgb0, rgb1, flow01, flow10), (rgb1, rgb0, flow10, flow01)):
+        explained = (visibility(forward, backward) > 0) & (cv2.blur(_warp_error(a, b, forward), (5, 5)) < 12)
+        shares.append(explained[changed].mean())
+    return float(np.mean(shares))
+
+
+def _fill_holes(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Unknown pixels take the mean of the known ones nearby, in ever wider windows (normalised convolution)."""
+    cv2 = _cv2()
+    out, have = values.copy(), known.astype(np.float32)
+    size = 3
+    while have.min() == 0 and size < 2 * max(values.shape[:2]):
+        weight = cv2.blur(have, (size, size))
+        mean = cv2.blur(out * have[..., None], (size, size)) / np.maximum(weight, 1e-6)[..., None]
+        new = (have == 0) & (weight > 0)
+        out[new] = mean[new]
+        have = np.maximum(have, new.astype(np.float32))
+        size *= 3
+    return out
+
+
+def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward-splat ``flow`` (keyframe to other keyframe) to time ``t``: the flow from time t back to
+    the keyframe, ``-t * flow(p)`` at ``p + t * flow(p)``, and the share of the spot the keyframe
+    covers with pixels it shares with the other keyframe. Where several pixels land on one spot,
+    those within a small margin of the highest ``priority`` win (a z-buffer)."""
+    cv2 = _cv2()
+    h, w = flow.shape[:2]
+    target = np.rint(_grid(flow.shape) + t * flow).astype(np.int64)
+    inside = (target[..., 0] >= 0) & (target[..., 0] < w) & (target[..., 1] >= 0) & (target[..., 1] < h)
+    index = (target[..., 1] * w + target[..., 0])[inside]
+    z = priority[inside]
+    top = np.full(h * w, -np.inf, dtype=np.float32)
+    np.maximum.at(top, index, z)
+    front = z >= top[index] - 4.0
+    index = index[front]
+    count = np.bincount(index, minlength=h * w).astype(np.float32)
+    sums = [np.bincount(index, weights=channel[inside][front], minlength=h * w) for channel in (flow[..., 0], flow[..., 1], visible)]
+    known = count > 0
+    safe = np.maximum(count, 1)
+    projected = np.stack([sums[0] / safe, sums[1] / safe], axis=-1).reshape(h, w, 2).astype(np.float32)
+    shared = (sums[2] / safe).reshape(h, w).astype(np.float32)
+    projected = _fill_holes(projected, known.reshape(h, w))
+    cover = cv2.blur(known.reshape(h, w).astype(np.float32) * (0.05 + shared), (3, 3))
+    return -t * projected, cover
+
+
 class FlowPair:
     """Two frames and their flows, computed once, for any number of inbetweens."""
 
-    def __init__(self, frame0: np.ndarray, frame1: np.ndarray):
+    def __init__(self, frame0: np.ndarray, frame1: np.ndarray, large_moves: bool = True):
         self.frame0, self.frame1 = frame0.astype(np.float32), frame1.astype(np.float32)
-        self.flow01, self.flow10 = dis_flow(frame0, frame1), dis_flow(frame1, frame0)
-        self.visible0 = visibility(self.flow01, self.flow10)
-        self.visible1 = visibility(self.flow10, self.flow01)
+        flow01, flow10 = estimate_flows(frame0, frame1, large_moves)
+        self.visible0 = visibility(flow01, flow10)
+        self.visible1 = visibility(flow10, flow01)
+        # A pixel hidden in the other keyframe has no true match: it moves with the surface around it.
+        self.flow01 = _fill_holes(flow01, self.visible0 > 0)
+        self.flow10 = _fill_holes(flow10, self.visible1 > 0)
+        self.priority0 = self._priority(self.flow01, self.visible0, _warp_error(self.frame0, self.frame1, flow01))
+        self.priority1 = self._priority(self.flow10, self.visible1, _warp_error(self.frame1, self.frame0, flow10))
+        self.confidence = explained_share(self.frame0, self.frame1, flow01, flow10)
+
+    @staticmethod
+    def _priority(flow, visible, error) -> np.ndarray:
+        """Z-buffer order: seen in both keyframes first, then the larger move (the nearer object)."""
+        speed = np.sqrt((flow * flow).sum(axis=-1))
+        return (100.0 * visible - np.minimum(error, 50.0) + 0.5 * speed).astype(np.float32)
 
     def at(self, t: float) -> np.ndarray:
         """The frame at time ``t`` in [0, 1], uint8 RGB."""
@@ -62,17 +287,13 @@ class FlowPair:
             return self.frame0.astype(np.uint8)
         if t >= 1:
             return self.frame1.astype(np.uint8)
-        # Flows from time t back to each keyframe, under linear motion (the Super SloMo approximation).
-        flow_t0 = -(1 - t) * t * self.flow01 + t * t * self.flow10
-        flow_t1 = (1 - t) ** 2 * self.flow01 - t * (1 - t) * self.flow10
+        flow_t0, cover0 = project_flow(self.flow01, t, self.priority0, self.visible0)
+        flow_t1, cover1 = project_flow(self.flow10, 1 - t, self.priority1, self.visible1)
         warped0 = backward_warp(self.frame0, flow_t0)
         warped1 = backward_warp(self.frame1, flow_t1)
-        weight0 = (1 - t) * backward_warp(self.visible0, flow_t0)[..., None]
-        weight1 = t * backward_warp(self.visible1, flow_t1)[..., None]
-        total = weight0 + weight1
-        # Where neither keyframe sees the point, fall back to the time-weighted blend.
-        blended = np.where(total > 1e-3, (weight0 * warped0 + weight1 * warped1) / np.maximum(total, 1e-3),
-                           (1 - t) * warped0 + t * warped1)
+        weight0 = ((1 - t) * (cover0 + 1e-3))[..., None]
+        weight1 = (t * (cover1 + 1e-3))[..., None]
+        blended = (weight0 * warped0 + weight1 * warped1) / (weight0 + weight1)
         return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -80,9 +301,9 @@ def as_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def flow_inbetweens(start: Image.Image, end: Image.Image, frames: int, on_frame=None) -> list[Image.Image]:
+def flow_inbetweens(start: Image.Image, end: Image.Image, frames: int, on_frame=None, pair: FlowPair | None = None) -> list[Image.Image]:
     """``frames`` images from ``start`` to ``end`` inclusive, evenly spaced in time."""
-    pair = FlowPair(as_array(start), as_array(end))
+    pair = pair or FlowPair(as_array(start), as_array(end))
     out = [start]
     for j in range(1, frames - 1):
         out.append(Image.fromarray(pair.at(j / (frames - 1))))

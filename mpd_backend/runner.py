@@ -142,7 +142,7 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
     if engine == "flow":
         from .flow_engine import generate_flow
 
-        frames, record = generate_flow(start, end, request.frames, report)
+        frames, record = generate_flow(start, end, request.frames, report, notes)
     else:
         from .svd_engine import generate_svd, load_for
 

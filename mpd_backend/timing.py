@@ -43,6 +43,6 @@ def fit_to_timeline(frames: list, wanted: int) -> list:
             out.append(frames[min(k, len(frames) - 1)])
             continue
         if k not in pairs:
-            pairs[k] = FlowPair(as_array(frames[k]), as_array(frames[k + 1]))
+            pairs[k] = FlowPair(as_array(frames[k]), as_array(frames[k + 1]), large_moves=False)  # neighbours: small moves
         out.append(Image.fromarray(pairs[k].at(fraction)))
     return out

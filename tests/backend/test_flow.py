@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mpd_backend.flow import crossfade_inbetweens, flow_inbetweens
+from mpd_backend.flow import LOW_CONFIDENCE, FlowPair, as_array, crossfade_inbetweens, flow_inbetweens
 from mpd_backend.protocol import LogEvent, decode_event
 from mpd_backend.timing import fit_to_timeline
 
@@ -16,10 +16,10 @@ from .conftest import run_backend
 W, H = 192, 128
 
 
-def texture(seed=0) -> np.ndarray:
+def texture(seed=0, cells=(30, 45)) -> np.ndarray:
     """Smooth random texture, larger than the frame so that motion brings real content in."""
     rng = np.random.default_rng(seed)
-    coarse = (rng.random((30, 45, 3)) * 255).astype(np.uint8)
+    coarse = (rng.random((*cells, 3)) * 255).astype(np.uint8)
     return np.asarray(Image.fromarray(coarse).resize((W * 2, H * 2), Image.BICUBIC))
 
 
@@ -46,6 +46,40 @@ def test_flow_beats_crossfade_at_the_middle_frame(motion):
     flow_mid = flow_inbetweens(start, end, 3)[1]
     fade_mid = crossfade_inbetweens(start, end, 3)[1]
     assert psnr(flow_mid, truth) > psnr(fade_mid, truth) + 6  # dB
+
+
+def box_frame(tex, x: float) -> Image.Image:
+    """A plain red box (no texture at all) at column ``x`` over the textured floor."""
+    frame = np.asarray(frame_at(tex, 0, 0, 1.0)).copy()
+    frame[..., 0] //= 3  # no red in the floor
+    x0 = int(round(x))
+    frame[52:76, x0 : x0 + 24] = (200, 30, 20)
+    return Image.fromarray(frame)
+
+
+def red_share(image, x: int) -> float:
+    """The share of the box's rows at columns x..x+24 that is red."""
+    rgb = np.asarray(image).astype(int)[52:76, x : x + 24]
+    return float(((rgb[..., 0] > 120) & (rgb[..., 1] < 100) & (rgb[..., 2] < 100)).mean())
+
+
+def test_a_large_textureless_move_is_drawn_once_in_the_right_place():
+    """The box moves over three times its width (40 % of the frame): the middle frame has the box
+    halfway, not two faded ones where it started and ended (a cross-fade, the old engine) nor none."""
+    tex = texture(3, cells=(12, 18))  # a floor, not confetti
+    start, end = box_frame(tex, 30), box_frame(tex, 110)
+    truth = box_frame(tex, 70)
+    pair = FlowPair(as_array(start), as_array(end))
+    middle = Image.fromarray(pair.at(0.5))
+    assert red_share(middle, 70) > 0.5
+    assert red_share(middle, 30) < 0.05 and red_share(middle, 110) < 0.05
+    assert psnr(middle, truth) > psnr(crossfade_inbetweens(start, end, 3)[1], truth) + 5
+
+
+def test_confidence_is_low_when_the_flows_explain_nothing():
+    """Two unrelated pictures (a cut, not a move): the engine says it cannot draw this."""
+    assert FlowPair(as_array(frame_at(texture(4), 0, 0, 1.0)), as_array(frame_at(texture(5), 0, 0, 1.0))).confidence < LOW_CONFIDENCE
+    assert FlowPair(as_array(frame_at(texture(4), 0, 0, 1.0)), as_array(frame_at(texture(4), 6, 2, 1.0))).confidence > 0.8
 
 
 def test_flow_inbetweens_count_and_exact_ends():
@@ -86,6 +120,20 @@ def test_cli_flow_engine_and_auto_fallback(keyframe_files, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["engine"] == "flow" and len(manifest["frames"]) == 9
     assert "torch" not in manifest["versions"]
+    assert 0 <= manifest["confidence"] <= 1
+    assert any(n.startswith(f"flow engine confidence {manifest['confidence']:.2f}") for n in notes + manifest["notes"])
+
+
+def test_low_confidence_is_said_in_the_manifest_and_names_the_svd_engine(tmp_path):
+    paths = tmp_path / "a.png", tmp_path / "b.png"
+    for seed, path in zip((6, 7), paths):
+        frame_at(texture(seed), 0, 0, 1.0).save(path)
+    out = tmp_path / "cut"
+    result = run_backend("generate", "--start", paths[0], "--end", paths[1], "--out", out, "--engine", "flow", "--frames", "5", "--json")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["confidence"] < LOW_CONFIDENCE
+    assert any("too large for the weight-free engine" in n and "SVD engine" in n for n in manifest["notes"])
 
 
 @pytest.mark.parametrize(
