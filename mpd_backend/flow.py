@@ -25,7 +25,7 @@ from PIL import Image
 
 FLOW_WIDTH = 1024  # flows are found at most this wide and scaled up: large frames gain nothing but time
 MATCH_WIDTH = 640  # feature matching needs only the dominant motions
-LOW_CONFIDENCE = 0.5
+LOW_CONFIDENCE = 0.25  # below this the job's message names the SVD engine (docs/quality.md: where it loses to a dissolve)
 FUSE_MARGIN = 6.0  # a candidate replaces DIS's own flow only where it matches clearly better (error units 0-255, two windows)  # below this, the job's message names the SVD engine
 
 

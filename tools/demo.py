@@ -117,7 +117,10 @@ def main(out_root: Path) -> int:
     bpy.ops.preferences.addon_disable(module=PACKAGE)
 
     sheet = out / "contact_sheet.png"
-    subprocess.run([os.environ["MPD_BACKEND_PYTHON"], str(REPO / "tools/contact_sheet.py"), str(job / "frames"), str(sheet)], check=True)
+    first = str(manifest["keys"][0]["frame"])
+    subprocess.run([os.environ["MPD_BACKEND_PYTHON"], str(REPO / "tools/contact_sheet.py"), str(job / "frames"), str(sheet), first], check=True)
+    if manifest["engine"] == "flow":
+        print(f"flow engine confidence: {manifest['confidence']:.2f}")
     print(f"blend: {blend}\njob folder: {job}\ncontact sheet: {sheet}")
     return 0
 
