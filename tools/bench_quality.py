@@ -213,7 +213,8 @@ def main() -> None:
         "them compared with the true frame; means over all of them (n). PSNR in dB; SSIM on luminance. "
         "*before*: the flow engine until issue 15 (`tools/flow_before.py`: DIS flow scaled linearly to t, "
         "backward warping); *now*: `mpd_backend/flow.py` (feature-matched candidates, fused and refined DIS flow, "
-        "forward projection to t with a z-buffer). *conf.*: the new engine's confidence (mean over the pairs).",
+        "forward projection to t with a z-buffer). *conf.*: the new engine's confidence (mean over the pairs). "
+        "Bold: the new engine beats both others.",
         "",
         "| footage | size | gap | n | PSNR cross-fade | PSNR before | PSNR now | SSIM cross-fade | SSIM before | SSIM now | conf. |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -223,7 +224,9 @@ def main() -> None:
             if ("flow", gap) not in results:
                 continue
             (pc, sc, n, _), (pb, sb, _, _), (pf, sf, _, conf) = (results[(m, gap)] for m in METHODS)
-            lines.append(f"| {name} | {sizes[name]} | {gap} | {n} | {pc:.2f} | {pb:.2f} | **{pf:.2f}** | {sc:.3f} | {sb:.3f} | **{sf:.3f}** | {conf:.2f} |")
+            best = lambda value, others, digits: f"**{value:.{digits}f}**" if value > max(others) else f"{value:.{digits}f}"
+            lines.append(f"| {name} | {sizes[name]} | {gap} | {n} | {pc:.2f} | {pb:.2f} | {best(pf, (pc, pb), 2)} | {sc:.3f} | {sb:.3f} | "
+                         f"{best(sf, (sc, sb), 3)} | {conf:.2f} |")
     lines += ["", "Speed (Big Buck Bunny frames 0 and 8, scaled; seconds):", "",
               "| size | engine | flows of a keyframe pair (once) | per inbetween |", "|---|---|---|---|"]
     for (w, h), by_method in speeds.items():
