@@ -1,10 +1,11 @@
 """The flow engine: inbetweens from dense optical flow, no model weights needed.
 
-1. Flow in both directions, found coarse to fine: DIS optical flow (OpenCV) from zero, and the
-   dominant motions of matched SIFT features (homographies found one after another with RANSAC)
-   as further candidates; each pixel takes the candidate whose warp matches best over its
-   neighbourhood, and DIS refines the choice. Large moves of textureless objects, which DIS alone
-   misses, are found by their corners.
+1. Flow in both directions, found coarse to fine: DIS optical flow (OpenCV) from zero; where its two
+   flows disagree, an exhaustive coarse block search and the dominant motions of matched SIFT
+   features (homographies found one after another with RANSAC) are further candidates; each pixel
+   takes the candidate whose warp matches best over its neighbourhood, DIS refines the choice, and
+   the pair of flows that explains more of the change (DIS alone or the fused one) is kept. Large
+   moves of textureless objects, which DIS alone misses, are found by the block search.
 2. Each inbetween at time t projects both flows forward to t (forward splatting, Niklaus and Liu,
    CVPR 2020, with a z-buffer instead of a softmax): a pixel lands where it will be at t, and where
    two land on one spot the one seen in both keyframes and moving more wins (the nearer object of a
@@ -256,6 +257,7 @@ def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.n
     projected = np.stack([sums[0] / safe, sums[1] / safe], axis=-1).reshape(h, w, 2).astype(np.float32)
     shared = (sums[2] / safe).reshape(h, w).astype(np.float32)
     projected = _fill_holes(projected, known.reshape(h, w))
+    # A pixel hidden in the other keyframe still counts a little: where the other side has a hole it is all there is.
     cover = cv2.blur(known.reshape(h, w).astype(np.float32) * (0.05 + shared), (3, 3))
     return -t * projected, cover
 
