@@ -1,4 +1,4 @@
-"""``python -m mpd_backend generate | serve | doctor | download``.
+"""``python -m mpd_backend generate | batch-init | run-batch | serve | doctor | download``.
 
 Bad input gets one line on stderr and exit status 2; other failures exit 1, with the hint. With
 ``--json`` the same news also goes to stdout as protocol events (see ``protocol.py``).
@@ -38,20 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", help="new job folder (must not exist, or be empty)")
     gen.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
                      help=f"output frames, keyframes included (B - A + 1); default {DEFAULT_FRAMES}")
-    gen.add_argument("--sampler", default=DEFAULT_SAMPLER, help=f"one of {', '.join(SAMPLER_NAMES)} (default {DEFAULT_SAMPLER})")
-    add_worker_arguments(gen)
+    add_job_arguments(gen)
     gen.add_argument("--reuse", action="append", default=[], metavar="DIR",
                      help="an earlier job folder to reuse when its keyframes and parameters match (repeatable)")
-    gen.add_argument("--steps", type=int, help="denoising steps (default: the sampler's)")
-    gen.add_argument("--seed", type=int, help="random seed (default: drawn and recorded in the manifest)")
-    gen.add_argument("--height", type=int, help="generation height, multiple of 64 (default: near 576 at the keyframes' aspect)")
-    gen.add_argument("--width", type=int, help="generation width, multiple of 64 (default: near 1024 at the keyframes' aspect)")
-    gen.add_argument("--num-frames", type=int, help="frames SVD generates (default: the model's, 25 for SVD-XT)")
-    gen.add_argument("--fps", type=int, help="fps conditioning (default: the sampler's)")
-    gen.add_argument("--motion-bucket-id", type=int, help="SVD's motion conditioning (default: the sampler's, 127)")
-    gen.add_argument("--noise-aug-strength", type=float, help="keyframe noise augmentation (default: the sampler's, 0.02)")
-    gen.add_argument("--decode-chunk-size", type=int, help="frames decoded at once; lower it to save GPU memory")
     gen.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
+
+    init = commands.add_parser("batch-init", help="write a batch folder for a farm: every gap between consecutive keys is a shot")
+    init.add_argument("out", help="new batch folder (must not exist, or be empty)")
+    init.add_argument("--key", action="append", default=[], metavar="FRAME=PATH", required=True,
+                      help="a keyframe image at a timeline frame (repeat, at least twice)")
+    add_job_arguments(init)
+
+    run = commands.add_parser("run-batch", help="run a batch's shots in one process (the model loaded once), "
+                              "skipping those already complete")
+    run.add_argument("batch", help="the batch's batch.json (or its folder)")
+    run.add_argument("--shots", help="shot numbers, from 1: 3 or 2-5 (default: all)")
+    run.add_argument("--json", action="store_true", help="JSON-line events on stdout")
 
     srv = commands.add_parser("serve", help="a worker: load the model once, run job folders sent as JSON lines on stdin")
     add_worker_arguments(srv)
@@ -66,6 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--fp16", action="store_true", help="only the fp16 weights (half the download; for CUDA)")
     down.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
     return parser
+
+
+def add_job_arguments(parser) -> None:
+    """A job's options, shared by ``generate`` and ``batch-init``."""
+    parser.add_argument("--sampler", default=DEFAULT_SAMPLER, help=f"one of {', '.join(SAMPLER_NAMES)} (default {DEFAULT_SAMPLER})")
+    add_worker_arguments(parser)
+    parser.add_argument("--steps", type=int, help="denoising steps (default: the sampler's)")
+    parser.add_argument("--seed", type=int, help="random seed (default: drawn and recorded)")
+    parser.add_argument("--height", type=int, help="generation height, multiple of 64 (default: near 576 at the keyframes' aspect)")
+    parser.add_argument("--width", type=int, help="generation width, multiple of 64 (default: near 1024 at the keyframes' aspect)")
+    parser.add_argument("--num-frames", type=int, help="frames SVD generates (default: the model's, 25 for SVD-XT)")
+    parser.add_argument("--fps", type=int, help="fps conditioning (default: the sampler's)")
+    parser.add_argument("--motion-bucket-id", type=int, help="SVD's motion conditioning (default: the sampler's, 127)")
+    parser.add_argument("--noise-aug-strength", type=float, help="keyframe noise augmentation (default: the sampler's, 0.02)")
+    parser.add_argument("--decode-chunk-size", type=int, help="frames decoded at once; lower it to save GPU memory")
 
 
 def add_worker_arguments(parser) -> None:
@@ -121,6 +138,70 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def parse_keys(texts: list[str]) -> dict[int, str]:
+    """``FRAME=PATH`` arguments as {frame: absolute path}; each image is opened once to check it."""
+    from .errors import bad_input
+    from .images import read_keyframe
+
+    images: dict[int, str] = {}
+    for text in texts:
+        frame, sep, path = text.partition("=")
+        try:
+            frame = int(frame)
+        except ValueError:
+            frame, sep = None, ""
+        if not sep or not path:
+            raise bad_input(f"--key {text!r} is not FRAME=PATH.", "for example --key 10=renders/a.png")
+        if frame in images:
+            raise bad_input(f"Two keys at frame {frame}.", "give each key its own frame")
+        read_keyframe(Path(path), f"key at frame {frame}")
+        images[frame] = str(Path(path).resolve())
+    if len(images) < 2:
+        raise bad_input(f"A batch needs at least two keys, got {len(images)}.", "repeat --key FRAME=PATH")
+    return images
+
+
+def cmd_batch_init(args) -> int:
+    from .batch import write_batch
+
+    try:
+        images = parse_keys(args.key)
+        frames = sorted(images)
+        shots = [(f"{a}-{b}", a, b) for a, b in zip(frames, frames[1:])]
+        options = {k: v for k, v in vars(args).items() if k not in ("command", "out", "key")}
+        path = write_batch(args.out, images, shots, options, source="CLI")
+    except Exception as exc:
+        err = explain_exception(exc)
+        print(f"error: {err.message}" + (f"\n  hint: {err.hint}" if err.hint else ""), file=sys.stderr)
+        return err.exit_code
+    print(f"batch of {len(shots)} shots: {path}")
+    return 0
+
+
+def cmd_run_batch(args) -> int:
+    from .batch_runner import ShotOutcome, run_batch
+    from .runner import quiet_libraries
+
+    report = Reporter(args.json)
+    try:
+        quiet_libraries()
+        results = run_batch(args.batch, args.shots, report)
+    except (KeyboardInterrupt, Exception) as exc:
+        err = JobCancelled() if isinstance(exc, KeyboardInterrupt) else explain_exception(exc)
+        report.error(err)
+        return 130 if isinstance(exc, KeyboardInterrupt) else err.exit_code
+    count = {outcome: sum(r.outcome == outcome for r in results) for outcome in ShotOutcome}
+    report.log(f"{len(results)} shots: {count[ShotOutcome.DONE]} done, {count[ShotOutcome.RESUMED]} already complete, "
+               f"{count[ShotOutcome.FAILED]} failed")
+    failed = [r for r in results if r.outcome == ShotOutcome.FAILED]
+    if failed:
+        names = "; ".join(f"shot {r.shot.number} {r.shot.name}: {r.message}" for r in failed)
+        report.error(BackendError(ErrorCode.SHOTS_FAILED, f"{len(failed)} of {len(results)} shots failed: {names}",
+                                  "fix those shots and run the same command again: complete shots are skipped"))
+        return 1
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .worker import serve
 
@@ -161,5 +242,6 @@ def cmd_doctor(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"generate": cmd_generate, "serve": cmd_serve, "download": cmd_download, "doctor": cmd_doctor}
+    commands = {"generate": cmd_generate, "batch-init": cmd_batch_init, "run-batch": cmd_run_batch, "serve": cmd_serve,
+                "download": cmd_download, "doctor": cmd_doctor}
     return commands[args.command](args)

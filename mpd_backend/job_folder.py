@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from .errors import BackendError
@@ -68,6 +69,27 @@ def discard_request_folder(folder: Path) -> None:
     if {p.name for p in folder.iterdir()} == {JOB_REQUEST}:
         (folder / JOB_REQUEST).unlink()
         folder.rmdir()
+
+
+def clear_unfinished_attempt(folder: Path) -> list[str]:
+    """Remove what a job that died before its manifest left in ``folder`` (keyframes, frames, a
+    temporary manifest), so that it can run again there; returns the names removed. Only the
+    backend's own file names go; a folder with a manifest, or with anything else, is left as is."""
+    folder = Path(folder)
+    if (folder / JOB_MANIFEST).exists():
+        return []
+    frames = folder / FRAMES_DIR
+    ours = [folder / START_IMAGE, folder / END_IMAGE, folder / (JOB_MANIFEST + ".tmp")]
+    if frames.is_dir():
+        ours += [p for p in frames.iterdir() if re.fullmatch(r"\d{4,}\.png", p.name)]
+    removed = []
+    for path in ours:
+        if path.is_file():
+            path.unlink()
+            removed.append(path.relative_to(folder).as_posix())
+    if frames.is_dir() and not any(frames.iterdir()):
+        frames.rmdir()
+    return removed
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

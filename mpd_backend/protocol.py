@@ -61,6 +61,7 @@ class ErrorCode:
     OUT_OF_MEMORY = "out_of_memory"
     DEVICE = "device"
     CANCELLED = "cancelled"
+    SHOTS_FAILED = "shots_failed"  # run-batch: some shots failed, named in the message
     INTERNAL = "internal"
 
 

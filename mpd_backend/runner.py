@@ -83,13 +83,17 @@ def fingerprint(params: dict, hashes: dict) -> dict:
     return {"keyframes": hashes, "engine": "svd", **{k: params[k] for k in deciding}}
 
 
+def matching_result(folder: Path, wanted: dict) -> Path | None:
+    """The manifest of ``folder`` when it is a complete job with this fingerprint and all its frames."""
+    manifest = read_manifest(folder)
+    if manifest and manifest.get("complete") and manifest.get("fingerprint") == wanted and all((Path(folder) / f).is_file() for f in manifest["frames"]):
+        return Path(folder) / JOB_MANIFEST
+    return None
+
+
 def find_reusable(request: JobRequest, wanted: dict) -> Path | None:
     """The manifest of an earlier complete job with the same fingerprint, if one is offered."""
-    for folder in request.reuse:
-        manifest = read_manifest(folder)
-        if manifest and manifest.get("complete") and manifest.get("fingerprint") == wanted and all((Path(folder) / f).is_file() for f in manifest["frames"]):
-            return Path(folder) / JOB_MANIFEST
-    return None
+    return next(filter(None, (matching_result(folder, wanted) for folder in request.reuse)), None)
 
 
 def check_worker_options(request: JobRequest, worker_options: dict) -> None:
@@ -98,6 +102,43 @@ def check_worker_options(request: JobRequest, worker_options: dict) -> None:
         if getattr(request, name) != value:
             raise bad_input(f"This worker serves {name}={value!r}; the job asks for {getattr(request, name)!r}.",
                             "start another worker for it")
+
+
+@dataclass
+class JobPlan:
+    """A job as it will run: its request, keyframes and what the backend settled for it."""
+
+    folder: Path
+    request: JobRequest
+    start: object  # PIL images, the end one fitted to the start's size
+    end: object
+    engine: str
+    sampler: object | None  # the svd engine's sampler (its defaults); None for flow
+    params: dict  # every None of the request filled (``resolved_parameters``)
+    fingerprint: dict  # what decides the frames (``fingerprint``)
+    notes: list[str]
+
+
+def plan_job(job: Path, engine: str | None = None, worker_options: dict | None = None) -> JobPlan:
+    """Read the request in ``job`` (a job folder or its ``job.json``) and its keyframes, and settle
+    the engine ("auto" resolved unless ``engine`` is given), seed and size. Writes nothing."""
+    job = Path(job)
+    folder = job if job.is_dir() else job.parent
+    request = read_request(folder / JOB_REQUEST)
+    if worker_options is not None:
+        check_worker_options(request, worker_options)
+    notes: list[str] = []
+    start, end, hashes = read_keys(request, folder, notes)
+    engine = engine or resolve_engine(request.worker_options(), notes)
+    sampler = None
+    if engine == "svd":
+        from .samplers import get_sampler
+
+        sampler = get_sampler(request.sampler)
+    size = (request.width, request.height) if request.width and request.height else generation_size(*start.size)
+    seed = request.seed if request.seed is not None else random.randrange(2**32)
+    params = resolved_parameters(request, engine, seed, size if engine == "svd" else None, sampler)
+    return JobPlan(folder, request, start, end, engine, sampler, params, fingerprint(params, hashes), notes)
 
 
 def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_options: dict | None = None) -> JobResult:
@@ -110,23 +151,9 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
     JobCancelled when stopped. ``worker_options``: what the calling worker serves (see
     ``check_worker_options``).
     """
-    job = Path(job)
-    folder = job if job.is_dir() else job.parent
-    request = read_request(folder / JOB_REQUEST)
-    if worker_options is not None:
-        check_worker_options(request, worker_options)
-    notes: list[str] = []
-    start, end, hashes = read_keys(request, folder, notes)
-    engine = "svd" if pipe is not None else resolve_engine(request.worker_options(), notes)
-    sampler = None
-    if engine == "svd":
-        from .samplers import get_sampler
-
-        sampler = get_sampler(request.sampler)
-    size = (request.width, request.height) if request.width and request.height else generation_size(*start.size)
-    seed = request.seed if request.seed is not None else random.randrange(2**32)
-    params = resolved_parameters(request, engine, seed, size if engine == "svd" else None, sampler)
-    wanted = fingerprint(params, hashes)
+    plan = plan_job(job, "svd" if pipe is not None else None, worker_options)
+    folder, request, start, end, engine, params, wanted, notes = (
+        plan.folder, plan.request, plan.start, plan.end, plan.engine, plan.params, plan.fingerprint, plan.notes)
     if request.seed is not None and request.reuse:  # a drawn seed never matches an earlier job
         earlier = find_reusable(request, wanted)
         if earlier is not None:

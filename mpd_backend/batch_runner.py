@@ -1,0 +1,93 @@
+"""``run-batch``: some shots of a batch (``batch.py``) in one process, the model loaded once.
+
+Each shot runs in its own job folder, as ``runner.run_job`` runs any job. A shot whose folder is
+already complete with the fingerprint its request gives now is skipped (a farm task re-run, or a
+batch resumed after a crash); one that died half-way (no manifest) is cleared of its partial files
+and run again; one complete with another fingerprint is never written over: it fails, named.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from .batch import Batch, BatchShot, parse_shot_range, read_batch
+from .errors import BackendError, JobCancelled, explain_exception
+from .job_folder import clear_unfinished_attempt, read_manifest
+from .protocol import ErrorCode
+from .runner import matching_result, plan_job, run_job
+
+
+class ShotOutcome(Enum):
+    DONE = "done"
+    RESUMED = "already complete"  # with a matching fingerprint: nothing to do
+    FAILED = "failed"
+
+
+@dataclass
+class ShotResult:
+    shot: BatchShot
+    outcome: ShotOutcome
+    message: str = ""
+
+
+def run_batch(batch_file, shots: str | None, report) -> list[ShotResult]:
+    """Run the shots ``shots`` (``"2-5"``; None: all) of the batch in ``batch_file``. ``report``
+    gets each job's progress and a log line per shot. Raises BackendError only when the batch itself
+    cannot be read; a shot's failure is its result."""
+    batch = read_batch(batch_file)
+    numbers = parse_shot_range(shots, len(batch.shots))
+    runner = _ShotRunner(batch, report)
+    results = []
+    for shot in (s for s in batch.shots if s.number in numbers):
+        result = runner.run(shot)
+        report.log(f"shot {shot.number} {shot.name}: {result.outcome.value}{': ' + result.message if result.message else ''}")
+        results.append(result)
+    return results
+
+
+class _ShotRunner:
+    """Runs shots one after another; loads the model on the first shot that needs it, once."""
+
+    def __init__(self, batch: Batch, report):
+        self.batch, self.report = batch, report
+        self.pipe, self.options, self.load_s = None, None, None
+
+    def run(self, shot: BatchShot) -> ShotResult:
+        folder = self.batch.job_folder(shot)
+        try:
+            if read_manifest(folder) is not None:
+                return self._complete(shot, folder)
+            clear_unfinished_attempt(folder)
+            self._load_once(folder)
+            result = run_job(folder, self.report, pipe=self.pipe, worker_options=self.options)
+            return ShotResult(shot, ShotOutcome.DONE, f"{result.frames} frames")
+        except KeyboardInterrupt:
+            raise JobCancelled() from None
+        except Exception as exc:
+            err = explain_exception(exc)
+            return ShotResult(shot, ShotOutcome.FAILED, err.message + (f" ({err.hint})" if err.hint else ""))
+
+    def _complete(self, shot: BatchShot, folder) -> ShotResult:
+        plan = plan_job(folder, "svd" if self.pipe is not None else None)
+        if matching_result(folder, plan.fingerprint) is None:
+            raise BackendError(ErrorCode.OUTPUT_EXISTS,
+                               f"its job folder {folder} holds a result made with other keyframes or parameters",
+                               "remove that folder's result to run the shot again; results are never written over")
+        return ShotResult(shot, ShotOutcome.RESUMED)
+
+    def _load_once(self, folder) -> None:
+        """Every shot of a run is served by the first run shot's worker options (the model loaded
+        here once); a shot asking for others fails alone."""
+        if self.options is not None:
+            return
+        from .request import read_request
+        from .worker import load_model
+
+        options = read_request(folder).worker_options()
+        t0 = time.perf_counter()
+        self.pipe = load_model(options)
+        self.options, self.load_s = options, time.perf_counter() - t0
+        if self.pipe is not None:
+            self.report.log(f"model loaded in {self.load_s:.1f} s")
