@@ -22,7 +22,7 @@ lint: $(BACKEND)/.installed
 	$(BACKEND)/bin/python -m ruff check .
 
 test-backend: $(BACKEND)/.installed
-	$(BACKEND)/bin/python -m pytest tests/backend tests/core $(PYTEST_ARGS)
+	$(BACKEND)/bin/python -m pytest tests/backend tests/core tests/farm $(PYTEST_ARGS)
 
 test-blender: test-blender-5.0 test-blender-4.5 test-blender-4.2
 

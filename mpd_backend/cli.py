@@ -191,7 +191,7 @@ def cmd_run_batch(args) -> int:
         report.error(err)
         return 130 if isinstance(exc, KeyboardInterrupt) else err.exit_code
     count = {outcome: sum(r.outcome == outcome for r in results) for outcome in ShotOutcome}
-    report.log(f"{len(results)} shots: {count[ShotOutcome.DONE]} done, {count[ShotOutcome.RESUMED]} already complete, "
+    report.log(f"{len(results)} shot{'' if len(results) == 1 else 's'}: {count[ShotOutcome.DONE]} done, {count[ShotOutcome.RESUMED]} already complete, "
                f"{count[ShotOutcome.FAILED]} failed")
     failed = [r for r in results if r.outcome == ShotOutcome.FAILED]
     if failed:
