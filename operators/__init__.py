@@ -7,7 +7,9 @@ from .cancel import MPD_OT_cancel
 from .env_cancel import MPD_OT_env_cancel
 from .env_install import MPD_OT_env_install
 from .env_refresh import MPD_OT_env_refresh
+from .export_batch import MPD_OT_export_batch
 from .generate import MPD_OT_generate
+from .import_batch import MPD_OT_import_batch
 from .import_job import MPD_OT_import_job
 from .keyframes_from_files import MPD_OT_keyframes_from_files
 from .keyframes_from_scene import MPD_OT_keyframes_from_scene
@@ -21,9 +23,11 @@ classes = (
     MPD_OT_keyframes_from_strips,
     MPD_OT_keyframes_from_files,
     MPD_OT_import_job,
+    MPD_OT_import_batch,
     MPD_OT_generate,
     MPD_OT_rerun,
     MPD_OT_batch_markers,
+    MPD_OT_export_batch,
     MPD_OT_cancel,
     MPD_OT_release_backend,
     MPD_OT_env_install,

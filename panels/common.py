@@ -63,6 +63,9 @@ def draw_job(layout, context):
     layout.operator("mpd.generate", text="Generate Inbetweens", icon="RENDER_ANIMATION")
     layout.operator("mpd.rerun", text="Re-run Active Strip", icon="FILE_REFRESH")
     layout.operator("mpd.batch_markers", text="Batch over Markers", icon="MARKER_HLT")
+    row = layout.row(align=True)
+    row.operator("mpd.export_batch", text="Export Batch for Farm", icon="EXPORT")
+    row.operator("mpd.import_batch", text="Import Batch Results", icon="IMPORT")
     if state.state != "IDLE":
         box = layout.box()
         box.label(text=state.message, icon=STATE_ICONS.get(state.state, "INFO"))

@@ -88,6 +88,7 @@ def test_the_panels_draw_in_every_state(states, source, job):
     operators = {c[1] for c in calls if c[0] == "operator"}
     assert ("mpd.cancel" in operators) == (job == "RUNNING")
     assert ("mpd.generate" in operators) == (job != "RUNNING")
+    assert ("mpd.export_batch" in operators) == ("mpd.import_batch" in operators) == (job != "RUNNING")
     assert "mpd.release_backend" in operators
     assert ("label", "A-B (1-5)") in calls and ("label", "why") in calls
 

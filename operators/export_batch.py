@@ -1,0 +1,64 @@
+import shutil
+import tempfile
+from pathlib import Path
+
+import bpy
+from bpy.props import BoolProperty, StringProperty
+
+from .. import generation, preferences
+from ..core.shots import keyframe_frames, new_job_folder, plan_shots
+from ..core.states import ShotStatus
+from ..core.user_error import UserError
+from ..keyframes import render_scene_frames
+from ..mpd_backend.batch import write_batch
+from ..mpd_backend.request import RequestError
+
+
+class MPD_OT_export_batch(bpy.types.Operator):
+    """Write the gaps between consecutive timeline markers as a batch folder for a render farm
+    (Flamenco or Deadline Cloud): each marker's frame rendered once, one job folder per shot, and
+    batch.json. Nothing is generated here"""
+
+    bl_idname = "mpd.export_batch"
+    bl_label = "Export Batch for Farm"
+    bl_options = {"REGISTER"}
+
+    directory: StringProperty(name="Folder", description="Where the new batch folder is made (default: the job folder location)",
+                              subtype="DIR_PATH")
+    selected_only: BoolProperty(
+        name="Selected Markers Only", description="Only the selected markers, when at least two are selected", default=True
+    )
+
+    def invoke(self, context, event):
+        if not self.directory:
+            self.directory = str(generation.output_root(preferences.get(context)))
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        scene = context.scene
+        markers = [(m.name, m.frame) for m in scene.timeline_markers]
+        selected = [(m.name, m.frame) for m in scene.timeline_markers if m.select]
+        if self.selected_only and len({f for _, f in selected}) >= 2:
+            markers = selected
+        staging = tempfile.mkdtemp(prefix="mpd_farm_keyframes_")
+        try:
+            prefs = preferences.get(context)
+            root = generation.writable_root(Path(bpy.path.abspath(self.directory)) if self.directory else generation.output_root(prefs))
+            shots = [s for s in plan_shots(markers) if s.status == ShotStatus.QUEUED]
+            if not shots:
+                raise UserError("Every pair of markers is adjacent: there is no frame to fill.")
+            images = render_scene_frames(scene, keyframe_frames(shots), Path(staging))
+            options = generation.job_options(scene.mpd_inbetween, prefs)
+            batch_file = write_batch(new_job_folder(root, f"{scene.name} farm batch"), images,
+                                     [(s.name, s.frame_a, s.frame_b) for s in shots], options, source="MARKERS")
+        except RequestError as exc:
+            self.report({"ERROR"}, f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+            return {"CANCELLED"}
+        except UserError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        self.report({"INFO"}, f"Batch of {len(shots)} shots for the farm (shot count {len(shots)}): {batch_file}")
+        return {"FINISHED"}
