@@ -23,7 +23,8 @@ const author = {
     },
 };
 const context = vm.createContext({ author, print: (...args) => printed.push(args.join(" ")) });
-vm.runInContext(fs.readFileSync(scriptPath, "utf8"), context, { filename: scriptPath });
+// Strict, as the Manager compiles job type scripts.
+vm.runInContext(`"use strict";\n${fs.readFileSync(scriptPath, "utf8")}`, context, { filename: scriptPath });
 
 const jobType = vm.runInContext("JOB_TYPE", context);
 const settings = {};
