@@ -1,4 +1,4 @@
-"""``python -m mpd_backend generate | batch-init | run-batch | serve | doctor | download``.
+"""``python -m mpd_backend generate | calibrate | estimate | batch-init | run-batch | serve | doctor | download``.
 
 Bad input gets one line on stderr and exit status 2; other failures exit 1, with the hint. With
 ``--json`` the same news also goes to stdout as protocol events (see ``protocol.py``).
@@ -42,6 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--reuse", action="append", default=[], metavar="DIR",
                      help="an earlier job folder to reuse when its keyframes and parameters match (repeatable)")
     gen.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
+
+    cal = commands.add_parser("calibrate", help="time the model's UNet and VAE decode here, for estimates (cached)")
+    add_worker_arguments(cal)
+    cal.add_argument("--size", help="WIDTHxHEIGHTxFRAMES to time at (default: small, per device)")
+    cal.add_argument("--json", action="store_true", help="the calibration as one JSON object on stdout")
+
+    est = commands.add_parser("estimate", help="the expected seconds and peak memory of a generate job (calibrates first if needed)")
+    est.add_argument("--start", help="start keyframe image (its size sets the default generation size)")
+    est.add_argument("--end", help="end keyframe image")
+    est.add_argument("--out", help=argparse.SUPPRESS)
+    est.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help=argparse.SUPPRESS)
+    add_job_arguments(est)
+    est.add_argument("--json", action="store_true", help="the estimate as one JSON object on stdout")
 
     init = commands.add_parser("batch-init", help="write a batch folder for a farm: every gap between consecutive keys is a shot")
     init.add_argument("out", help="new batch folder (must not exist, or be empty)")
@@ -202,6 +215,98 @@ def cmd_run_batch(args) -> int:
     return 0
 
 
+def resolved_worker(args) -> dict:
+    """The worker options with device, dtype and low-VRAM mode resolved as a job would."""
+    from .loading import resolve_device, resolve_dtype, wants_low_vram
+
+    device = resolve_device(args.device)
+    dtype = str(resolve_dtype(args.dtype, device)).removeprefix("torch.")
+    offload = args.offload if args.offload is not None else wants_low_vram(device)
+    return {k: getattr(args, k) for k in WORKER_OPTIONS} | {"engine": "svd", "device": device, "dtype": dtype, "offload": offload}
+
+
+def run_calibration(options: dict, size, report) -> dict:
+    from .calibration import calibrate
+    from .runner import quiet_libraries
+    from .svd_engine import load_for
+
+    quiet_libraries()
+    report.log(f"loading {options['model']} on {options['device']} ({options['dtype']})")
+    return calibrate(load_for(options), options["model"], size, report=report)
+
+
+def parse_size(text: str | None):
+    from .errors import bad_input
+
+    if text is None:
+        return None
+    try:
+        width, height, frames = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise bad_input(f"--size {text!r} is not WIDTHxHEIGHTxFRAMES.", "for example --size 256x144x8") from None
+    return width, height, frames
+
+
+def cmd_calibrate(args) -> int:
+    import json
+
+    report = Reporter(False)
+    try:
+        entry = run_calibration(resolved_worker(args), parse_size(args.size), report)
+    except (KeyboardInterrupt, Exception) as exc:
+        err = JobCancelled() if isinstance(exc, KeyboardInterrupt) else explain_exception(exc)
+        report.error(err)
+        return 130 if isinstance(exc, KeyboardInterrupt) else err.exit_code
+    if args.json:
+        print(json.dumps({k: v for k, v in entry.items() if k not in ("unet_calls",)}, indent=2))
+    else:
+        print(f"{entry['device_name']}, {entry['dtype']}: UNet {entry['unet_flops_per_s'] / 1e12:.2f} TFLOP/s "
+              f"({entry['unet_pair_s']:.2f} s per CFG pair at {'x'.join(map(str, entry['size']))}), "
+              f"VAE decode {entry['decode_flops_per_s'] / 1e12:.2f} TFLOP/s; saved in {entry['path']}")
+    return 0
+
+
+def cmd_estimate(args) -> int:
+    import json
+
+    from .errors import bad_input
+    from .estimate import estimate_job, find_calibration, format_estimate
+    from .images import read_keyframe
+    from .timing import generation_size
+
+    report = Reporter(False)
+    try:
+        if args.engine == "flow":
+            raise bad_input("Estimates price the SVD engine; the flow engine needs no model and takes seconds.")
+        options = resolved_worker(args)
+        if args.width and args.height:
+            width, height = args.width, args.height
+        elif args.start:
+            width, height = generation_size(*read_keyframe(Path(args.start), "start").size)
+        else:
+            width, height = generation_size(1024, 576)
+        calibration = find_calibration(options["model"], options["device"], options["dtype"], options["offload"])
+        if calibration is None:
+            report.log("no calibration for this model, device and precision yet: calibrating first")
+            calibration = run_calibration(options, None, report)
+        if args.sampler not in calibration["unet_calls"]:
+            raise bad_input(f"Unknown sampler {args.sampler!r}.")
+        estimate = estimate_job(calibration, args.sampler, args.steps, width, height, args.num_frames, options["offload"])
+    except (KeyboardInterrupt, Exception) as exc:
+        err = JobCancelled() if isinstance(exc, KeyboardInterrupt) else explain_exception(exc)
+        if isinstance(exc, ValueError) and not isinstance(exc, BackendError):
+            err = bad_input(str(exc))
+        report.error(err)
+        return 130 if isinstance(exc, KeyboardInterrupt) else err.exit_code
+    estimate.update(sampler=args.sampler, width=width, height=height)
+    if args.json:
+        print(json.dumps(estimate, indent=2))
+    else:
+        print(f"{format_estimate(estimate)}: {args.sampler} at {width}x{height}, {estimate['unet_calls']} UNet calls, "
+              f"{estimate['tflop']:.1f} TFLOP on {estimate['device_name']} ({estimate['dtype']})")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .worker import serve
 
@@ -242,6 +347,6 @@ def cmd_doctor(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"generate": cmd_generate, "batch-init": cmd_batch_init, "run-batch": cmd_run_batch, "serve": cmd_serve,
+    commands = {"generate": cmd_generate, "calibrate": cmd_calibrate, "estimate": cmd_estimate, "batch-init": cmd_batch_init, "run-batch": cmd_run_batch, "serve": cmd_serve,
                 "download": cmd_download, "doctor": cmd_doctor}
     return commands[args.command](args)

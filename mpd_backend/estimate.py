@@ -1,4 +1,8 @@
-"""A rough GPU memory estimate for SVD-XT jobs. Standard library only (the add-on shows it).
+"""What an SVD-XT job will cost before it runs: its time, from counted FLOPs and this machine's
+measured speed (``calibration.py`` measures it and caches it here), and its peak memory. Standard
+library only: the add-on shows both in its panel.
+
+The memory part:
 
 Not measured on a GPU (no GPU measurement exists in this project so far): weights are the counted
 component sizes; activations are counted from the architecture's largest live tensors. The CPU's
@@ -8,6 +12,10 @@ allocator and oneDNN buffers a GPU does not. For low-VRAM mode diffusers' SVD gu
 a guide to what to lower, not a promise."""
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 GIB = 2**30
 WEIGHTS_FP16_GIB = {"unet": 2.84, "vae": 0.18, "image_encoder": 1.18}  # 1.52 B, 98 M, 632 M parameters
@@ -20,14 +28,16 @@ DECODER_VALUES_PER_PIXEL = 768  # about 6 tensors of 128 channels at full size, 
 
 
 def estimate_gpu_memory_gib(width: int, height: int, frames: int = 25, bytes_per_value: int = 2,
-                            offload: bool = False, decode_chunk: int = 4, parallel_paths: bool = False) -> dict:
+                            offload: bool = False, decode_chunk: int = 4, parallel_paths: bool = False,
+                            weights_gib: dict | None = None) -> dict:
     """Peak GPU memory in GiB for one job, and its parts.
 
     ``offload``: low-VRAM mode (only the running component on the GPU, feed-forward chunking, the
     paths of a parallel step unbatched). ``parallel_paths``: the sampler has parallel steps (trf,
-    mpd-trf), which run as one batch of 4 rows instead of 2 outside low-VRAM mode."""
+    mpd-trf), which run as one batch of 4 rows instead of 2 outside low-VRAM mode. ``weights_gib``:
+    the loaded components' sizes (a calibration records them), else SVD-XT's."""
     scale = bytes_per_value / 2
-    weights = {name: size * scale for name, size in WEIGHTS_FP16_GIB.items()}
+    weights = dict(weights_gib) if weights_gib else {name: size * scale for name, size in WEIGHTS_FP16_GIB.items()}
     rows = 4 if parallel_paths and not offload else 2
     positions = frames * (width // 8) * (height // 8)
     unet_activations = rows * positions * UNET_VALUES_PER_POSITION[offload] * bytes_per_value / GIB
@@ -41,3 +51,117 @@ def estimate_gpu_memory_gib(width: int, height: int, frames: int = 25, bytes_per
         "unet_activations_gib": round(unet_activations, 1),
         "decode_activations_gib": round(decode_activations, 1),
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# Time: counted FLOPs over the speed this machine was measured at (``calibration.py`` writes it)
+
+CALIBRATION_FILE = "calibration.json"
+CALIBRATION_SCHEMA = 1
+
+
+def cache_dir() -> Path:
+    """Where calibrations are kept: ``$MPD_CACHE_DIR``, else ``$XDG_CACHE_HOME/mpd_inbetween``, else
+    ``~/.cache/mpd_inbetween``."""
+    if os.environ.get("MPD_CACHE_DIR"):
+        return Path(os.environ["MPD_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mpd_inbetween"
+
+
+def model_key(model: str) -> str:
+    """A model as the cache names it: a folder by its absolute path, a hub id as written."""
+    path = Path(os.path.expanduser(model))
+    return str(path.resolve()) if path.is_dir() else model
+
+
+def read_calibrations() -> dict:
+    try:
+        data = json.loads((cache_dir() / CALIBRATION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data.get("calibrations", {}) if isinstance(data, dict) and data.get("schema") == CALIBRATION_SCHEMA else {}
+
+
+def calibration_key(model: str, device: str, dtype: str, offload: bool) -> str:
+    return f"{device}|{dtype}|{'low-vram' if offload else 'full'}|{model_key(model)}"
+
+
+def save_calibration(entry: dict) -> Path:
+    """Add (or replace) one calibration, keyed by device, dtype, low-VRAM mode and model; written
+    atomically."""
+    entries = read_calibrations()
+    entries[calibration_key(entry["model"], entry["device"], entry["dtype"], entry["offload"])] = entry
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CALIBRATION_FILE
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"schema": CALIBRATION_SCHEMA, "calibrations": entries}, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def find_calibration(model: str, device: str, dtype: str, offload: bool = False) -> dict | None:
+    """The calibration of ``model`` on ``device`` ("cuda", "mps", "cpu") in ``dtype``
+    ("float16"...), as resolved, with or without low-VRAM mode; None when never measured."""
+    return read_calibrations().get(calibration_key(model, device, dtype, offload))
+
+
+def flop_features(frames: int, latent_h: int, latent_w: int) -> list[float]:
+    """What a component's FLOPs grow with: positions ``P = h * w`` per frame and frames ``T``:
+    convolutions and projections as ``T*P``, spatial attention as ``T*P^2``, temporal attention as
+    ``T^2*P``. A least-squares fit of counted FLOPs on these is within 1 % at the usual sizes (5 %
+    where a size halves to odd numbers in the UNet)."""
+    positions = latent_h * latent_w
+    return [1.0, frames, frames * positions, frames * positions**2, frames**2 * positions]
+
+
+def counted_flops(coefficients: list[float], frames: int, width: int, height: int) -> float:
+    return sum(c * f for c, f in zip(coefficients, flop_features(frames, height // 8, width // 8)))
+
+
+def estimate_job(calibration: dict, sampler: str, steps: int | None, width: int, height: int, frames: int | None = None,
+                 offload: bool = False) -> dict:
+    """Seconds and peak memory of one SVD job from a calibration (``calibration.py``): the counted
+    UNet evaluations (one CFG pair each) of the sampler at ``steps``, their FLOPs at this size over
+    the measured UNet speed, and the decode's FLOPs over the measured VAE speed."""
+    frames = frames or calibration["num_frames"]
+    steps = steps or calibration["default_steps"][sampler]
+    evaluations = calibration["unet_calls"][sampler].get(str(steps))
+    if evaluations is None:
+        raise ValueError(f"{steps} steps is outside the calibrated range for {sampler}")
+    unet = evaluations * counted_flops(calibration["unet_pair_flops"], frames, width, height)
+    decode = counted_flops(calibration["decode_flops"], frames, width, height)
+    seconds = unet / calibration["unet_flops_per_s"] + decode / calibration["decode_flops_per_s"] + calibration.get("fixed_s", 0.0)
+    bytes_per_value = {"float32": 4}.get(calibration["dtype"], 2)
+    memory = estimate_gpu_memory_gib(width, height, frames, bytes_per_value, offload=offload, decode_chunk=2 if offload else 4,
+                                     parallel_paths=sampler in ("trf", "mpd-trf"), weights_gib=calibration.get("weights_gib"))
+    return {"seconds": seconds, "peak_gib": memory["peak_gib"], "memory": "RAM" if calibration["device"] == "cpu" else "GPU",
+            "unet_calls": evaluations, "tflop": (unet + decode) / 1e12, "device": calibration["device"],
+            "device_name": calibration.get("device_name", ""), "dtype": calibration["dtype"]}
+
+
+def format_duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def format_estimate(estimate: dict) -> str:
+    """``about 2 min 10 s, 9.6 GB`` (GB of the GPU's memory, or of RAM on the CPU)."""
+    ram = " of RAM" if estimate["memory"] == "RAM" else ""
+    return f"about {format_duration(estimate['seconds'])}, {estimate['peak_gib']} GB{ram}"
+
+
+def memory_warning(estimate: dict, free_gib: float | None, offload: bool) -> str | None:
+    """What to lower when the estimate exceeds the free memory the doctor saw; None when it fits."""
+    if free_gib is None or estimate["peak_gib"] <= free_gib:
+        return None
+    lower = "the width and height, or the sampler (trf and mpd-trf hold two paths at once)"
+    if estimate["memory"] == "GPU" and not offload:
+        lower = "Low VRAM mode (on), " + lower
+    return f"Needs about {estimate['peak_gib']} GB but {free_gib:.1f} GB is free: lower {lower}"

@@ -1,0 +1,153 @@
+"""``calibrate``: how fast this machine runs the model, so that a job's cost is known before it runs.
+
+The UNet (one CFG pair) and the VAE decode are timed at a small size on the chosen device and
+precision; their FLOPs there are counted (torch's FLOP counter, on copies of the components built on
+the meta device), giving the achieved FLOP/s of each. Cached per device, precision and model in
+``estimate.cache_dir()``, with what ``estimate.estimate_job`` needs to price any size: a fit of the
+components' FLOPs over size and frames, and each sampler's UNet evaluations per step count.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+from .estimate import flop_features, model_key, save_calibration
+from .protocol import SAMPLER_NAMES
+
+# Where the FLOP fit is sampled (latent height, width; frames): around the sizes people generate at.
+FIT_SIZES = ((16, 32), (24, 40), (40, 64), (56, 104))
+FIT_FRAMES = (8, 14, 25)
+MAX_STEPS = 100  # the sampler tables cover 1..MAX_STEPS steps
+CALIBRATION_SIZE = {"cuda": (512, 288, 14), "mps": (256, 144, 8), "cpu": (256, 144, 8)}  # width, height, frames
+
+
+def meta_components(pipe):
+    """Copies of the UNet and the VAE built from their configurations on the meta device."""
+    import torch
+
+    with torch.device("meta"):
+        unet = type(pipe.unet).from_config(pipe.unet.config)
+        vae = type(pipe.vae).from_config(pipe.vae.config)
+    return unet.to("meta"), vae.to("meta")
+
+
+def count_flops(fn) -> int:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), torch.device("meta"), FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def unet_pair_flops(unet, frames: int, latent_h: int, latent_w: int) -> int:
+    """FLOPs of one UNet call on a CFG pair (two rows)."""
+    import torch
+
+    return count_flops(lambda: unet(
+        torch.empty(2, frames, unet.config.in_channels, latent_h, latent_w), 500.0,
+        encoder_hidden_states=torch.empty(2, 1, unet.config.cross_attention_dim), added_time_ids=torch.empty(2, 3)))
+
+
+def decode_flops(vae, frames: int, latent_h: int, latent_w: int) -> int:
+    """FLOPs of decoding ``frames`` frames."""
+    import torch
+
+    return count_flops(lambda: vae.decode(torch.empty(frames, vae.config.latent_channels, latent_h, latent_w), num_frames=frames))
+
+
+def fit_flops(count, sizes=FIT_SIZES, frame_counts=FIT_FRAMES) -> list[float]:
+    """Least-squares coefficients of ``estimate.flop_features`` for ``count(frames, h, w)``."""
+    import numpy as np
+
+    samples = [(t, h, w) for t in frame_counts for h, w in sizes]
+    features = np.array([flop_features(*s) for s in samples], dtype=float)
+    scale = features.max(axis=0)  # columns span 20 orders of magnitude: solve scaled
+    values = np.array([count(*s) for s in samples], dtype=float)
+    coefficients, *_ = np.linalg.lstsq(features / scale, values, rcond=None)
+    return [float(c) for c in coefficients / scale]
+
+
+def sampler_tables() -> dict:
+    """Each sampler's default steps and its UNet evaluations for 1..MAX_STEPS steps."""
+    from .samplers import get_sampler
+
+    samplers = {name: get_sampler(name) for name in SAMPLER_NAMES}
+    return {
+        "default_steps": {name: s.default_steps for name, s in samplers.items()},
+        "unet_calls": {name: {str(n): s.unet_calls(n) for n in range(1, MAX_STEPS + 1)} for name, s in samplers.items()},
+    }
+
+
+def timed(fn, device, repeats: int = 2) -> float:
+    """The fastest of ``repeats`` calls after one warm-up, in seconds."""
+    import torch
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        sync()
+        began = time.perf_counter()
+        fn()
+        sync()
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+def device_name(device) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple GPU"
+    import os
+
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+
+
+def calibrate(pipe, model: str, size: tuple[int, int, int] | None = None, repeats: int = 2, report=None) -> dict:
+    """Measure ``pipe`` (loaded as the jobs will run it) and cache the result; returns the entry."""
+    import torch
+
+    device = pipe._execution_device
+    width, height, frames = size or CALIBRATION_SIZE.get(device.type, CALIBRATION_SIZE["cpu"])
+    h, w = height // pipe.vae_scale_factor, width // pipe.vae_scale_factor
+    unet_meta, vae_meta = meta_components(pipe)
+    if report:
+        report.log("counting FLOPs")
+    unet_fit = fit_flops(lambda t, a, b: unet_pair_flops(unet_meta, t, a, b))
+    decode_fit = fit_flops(lambda t, a, b: decode_flops(vae_meta, t, a, b))
+
+    config, dtype = pipe.unet.config, pipe.unet.dtype
+    generator = torch.Generator("cpu").manual_seed(0)
+    latents = torch.randn(2, frames, config.in_channels, h, w, generator=generator).to(device, dtype)
+    embeddings = torch.randn(2, 1, config.cross_attention_dim, generator=generator).to(device, dtype)
+    time_ids = torch.tensor([[6.0, 127.0, 0.02]] * 2).to(device, dtype)
+    to_decode = torch.randn(frames, pipe.vae.config.latent_channels, h, w, generator=generator).to(device, pipe.vae.dtype)
+    if report:
+        report.log(f"timing the UNet and the VAE decode at {width}x{height}, {frames} frames")
+    with torch.no_grad():
+        unet_s = timed(lambda: pipe.unet(latents, 500.0, encoder_hidden_states=embeddings, added_time_ids=time_ids, return_dict=False),
+                       device, repeats)
+        decode_s = timed(lambda: pipe.vae.decode(to_decode, num_frames=frames), device, repeats)
+    entry = {
+        "device": device.type, "device_name": device_name(device), "dtype": str(dtype).removeprefix("torch."),
+        "model": model_key(model), "offload": bool(getattr(pipe, "low_vram_mode", False)),
+        "num_frames": config.num_frames, "size": [width, height, frames],
+        "unet_pair_s": unet_s, "decode_s": decode_s,
+        "unet_flops_per_s": unet_pair_flops(unet_meta, frames, h, w) / unet_s,
+        "decode_flops_per_s": decode_flops(vae_meta, frames, h, w) / decode_s,
+        "unet_pair_flops": unet_fit, "decode_flops": decode_fit,
+        "weights_gib": {name: sum(p.numel() * p.element_size() for p in getattr(pipe, name).parameters()) / 2**30
+                        for name in ("unet", "vae", "image_encoder")},
+        "torch": torch.__version__, "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
+        **sampler_tables(),
+    }
+    entry["path"] = str(save_calibration(entry))
+    return entry
