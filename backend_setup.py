@@ -130,6 +130,29 @@ class DoctorTask(Task):
         self.process.kill()
 
 
+class CalibrateTask(Task):
+    """The backend's calibration of the preferences' model, device and precision (for estimates)."""
+
+    kind = "calibrate"
+
+    def __init__(self, command: list[str]):
+        self.process = ChildProcess(command, events=False)
+
+    def done(self) -> bool:
+        return not self.process.running()
+
+    def finish(self) -> None:
+        self.process.poll()
+        state = env_state()
+        if self.process.process.returncode == 0:
+            state.log_line = "Calibrated: " + "".join(self.process.stdout_text).strip()
+        else:
+            state.log_line = f"The calibration failed: {self.process.last_stderr()}"
+
+    def cancel(self) -> None:
+        self.process.kill()
+
+
 class DownloadTask(Task):
     kind = "download"
 
@@ -194,6 +217,21 @@ def run_doctor(context=None) -> bool:
         background.start(DoctorTask(python, prefs.model_argument()))
         env_state(context).log_line = "Asking the doctor..."
     return True
+
+
+def calibrate(context) -> CalibrateTask:
+    """Time the model on the preferences' device and precision, in the background, so that the panel
+    can estimate every job's cost. Loads the model once (seconds to a minute)."""
+    if background.registry.running(CalibrateTask.kind):
+        raise UserError("A calibration is already running.")
+    prefs = preferences.get(context)
+    command = [resolve_backend_python(prefs), "-m", "mpd_backend", "calibrate", "--model", prefs.model_argument(),
+               "--device", prefs.device, "--dtype", prefs.dtype, "--offline"]
+    if prefs.low_vram:
+        command.append("--offload")
+    task = background.start(CalibrateTask(command))
+    env_state(context).log_line = "Calibrating: timing the model on this machine..."
+    return task
 
 
 def start_download(context) -> DownloadTask:

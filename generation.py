@@ -24,7 +24,8 @@ from .core.states import JobState, ShotStatus, WorkerState
 from .core.tasks import Task
 from .core.user_error import UserError
 from .core.worker_client import WorkerClient
-from .mpd_backend.protocol import JOB_REQUEST, DoneEvent, ErrorCode, ErrorEvent, LogEvent, ProgressEvent, ReadyEvent, encode_event
+from .mpd_backend.estimate import format_duration
+from .mpd_backend.protocol import JOB_REQUEST, DoneEvent, ErrorCode, ErrorEvent, LogEvent, PreviewEvent, ProgressEvent, ReadyEvent, encode_event
 
 CANCEL_GRACE_S = 3.0  # after this, a worker that has not stopped the cancelled jobs is ended
 
@@ -190,6 +191,9 @@ class GenerationTask(Task):
                 self.worker_error = event
         elif isinstance(event, ProgressEvent):
             self._progress(shot, event, state)
+        elif isinstance(event, PreviewEvent):
+            state.preview, state.preview_step = event.path, event.step
+            state.timing = f"{format_duration(event.elapsed_s)} so far, about {format_duration(event.remaining_s)} to go"
         elif isinstance(event, LogEvent) and event.note:
             self.notes.append(event.message)
         elif isinstance(event, DoneEvent):
@@ -232,6 +236,7 @@ class GenerationTask(Task):
         self.worker.listener = None
         self._remove_staging()
         state = job_state()
+        state.preview, state.timing = "", ""
         show_shots(state, self.shots)
         cancelled = self.cancelled_at is not None
         failed = any(s.status == ShotStatus.FAILED for s in self.shots)
@@ -345,6 +350,7 @@ def start(context, shots: list[Shot], source: str, staging: str | None = None, r
     task.start()
     state = job_state(context)
     state.state, state.phase, state.progress, state.hint, state.strip_name = JobState.RUNNING.value, "starting", 0.0, "", ""
+    state.preview, state.timing = "", ""
     state.folder = shots[0].job if len(shots) == 1 else str(root)
     state.log = str(log or "")
     state.message = f"Batch of {len(shots)} shots: starting" if len(shots) > 1 else f"Starting {shots[0].name}"

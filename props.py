@@ -55,6 +55,9 @@ class MPD_PG_job(bpy.types.PropertyGroup):
     strip_name: StringProperty(name="Strip")
     log: StringProperty(name="Worker Log", description="A batch's worker events, as JSON lines", subtype="FILE_PATH")
     shots: CollectionProperty(type=MPD_PG_shot)
+    preview: StringProperty(name="Live Preview", description="The running job's latest preview image", subtype="FILE_PATH")
+    preview_step: IntProperty(name="Preview Step")
+    timing: StringProperty(name="Timing", description="Time so far and still to go")
 
 
 class MPD_PG_worker(bpy.types.PropertyGroup):

@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = commands.add_parser("calibrate", help="time the model's UNet and VAE decode here, for estimates (cached)")
     add_worker_arguments(cal)
-    cal.add_argument("--size", help="WIDTHxHEIGHTxFRAMES to time at (default: small, per device)")
+    cal.add_argument("--size", default=os.environ.get("MPD_CALIBRATION_SIZE"),
+                     help="WIDTHxHEIGHTxFRAMES to time at (default: $MPD_CALIBRATION_SIZE, else 256x144x8, 512x288x14 on CUDA)")
     cal.add_argument("--json", action="store_true", help="the calibration as one JSON object on stdout")
 
     est = commands.add_parser("estimate", help="the expected seconds and peak memory of a generate job (calibrates first if needed)")

@@ -3,6 +3,8 @@
     <job>/job.json                the request, written by the caller before the job (never rewritten)
     <job>/start.png, end.png      the keyframes as used
     <job>/frames/0000.png ...     the inbetweens, keyframes first and last
+    <job>/preview.png             svd engine: the live preview, rewritten every denoising step
+    <job>/contact_sheet.png       every frame, labelled with its timeline frame (keys marked)
     <job>/manifest.json           files, sizes, hashes, parameters, versions, timings
 
 A folder without a manifest is incomplete and is never imported.
@@ -17,7 +19,7 @@ import re
 from pathlib import Path
 
 from .errors import BackendError
-from .protocol import END_IMAGE, FRAMES_DIR, JOB_MANIFEST, JOB_REQUEST, START_IMAGE, ErrorCode, frame_name
+from .protocol import CONTACT_SHEET, END_IMAGE, FRAMES_DIR, JOB_MANIFEST, JOB_REQUEST, PREVIEW_IMAGE, START_IMAGE, ErrorCode, frame_name
 from .request import JobRequest, write_request
 
 
@@ -79,7 +81,7 @@ def clear_unfinished_attempt(folder: Path) -> list[str]:
     if (folder / JOB_MANIFEST).exists():
         return []
     frames = folder / FRAMES_DIR
-    ours = [folder / START_IMAGE, folder / END_IMAGE, folder / (JOB_MANIFEST + ".tmp")]
+    ours = [folder / name for name in (START_IMAGE, END_IMAGE, JOB_MANIFEST + ".tmp", PREVIEW_IMAGE, f".{PREVIEW_IMAGE}.tmp", CONTACT_SHEET)]
     if frames.is_dir():
         ours += [p for p in frames.iterdir() if re.fullmatch(r"\d{4,}\.png", p.name)]
     removed = []
@@ -121,7 +123,7 @@ def write_manifest(folder: Path, frame_names: list[str], **record) -> Path:
     """The manifest, last: every file with its size and hash, plus what the caller records."""
     files = {
         name: {"bytes": (folder / name).stat().st_size, "sha256": sha256_file(folder / name)}
-        for name in [START_IMAGE, END_IMAGE, JOB_REQUEST, *frame_names]
+        for name in [START_IMAGE, END_IMAGE, JOB_REQUEST, *frame_names, CONTACT_SHEET] if (folder / name).is_file()
     }
     path = folder / JOB_MANIFEST
     write_json_atomic(path, {"complete": True, "frames": frame_names, "files": files, **record})

@@ -4,6 +4,8 @@ The backend writes events as JSON lines on stdout (``generate --json``, ``serve`
 this module is the one place that turns them into typed events and back:
 
     {"event": "progress", "protocol": 2, "phase": "denoise", "step": 3, "total": 25, "id": "0"}
+    {"event": "preview",  "protocol": 2, "path": "/abs/job/preview.png", "step": 3, "total": 25,
+     "elapsed_s": 41.0, "remaining_s": 300.5}                  svd engine, after each denoising step
     {"event": "log",      "protocol": 2, "message": "..."}
     {"event": "done",     "protocol": 2, "frames": 48, "manifest": "/abs/job/manifest.json", "reused": false}
     {"event": "error",    "protocol": 2, "code": "bad_input", "message": "...", "hint": "..."}
@@ -43,6 +45,8 @@ JOB_MANIFEST = "manifest.json"
 FRAMES_DIR = "frames"
 START_IMAGE = "start.png"
 END_IMAGE = "end.png"
+PREVIEW_IMAGE = "preview.png"  # the svd engine's live preview, rewritten every denoising step
+CONTACT_SHEET = "contact_sheet.png"
 
 
 def frame_name(index: int) -> str:
@@ -85,6 +89,19 @@ class ProgressEvent(Event):
     @property
     def fraction(self) -> float:
         return min(1.0, self.step / max(1, self.total))
+
+
+@dataclass(frozen=True)
+class PreviewEvent(Event):
+    """A new live preview (the step's clean estimate, a few frames) at ``path``, and the time so far
+    and still to go (seconds; remaining from the steps done so far)."""
+
+    kind: ClassVar[str] = "preview"
+    path: str = ""
+    step: int = 0
+    total: int = 1
+    elapsed_s: float = 0.0
+    remaining_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -141,7 +158,7 @@ class DownloadedEvent(Event):
     folder: str = ""
 
 
-EVENT_TYPES = {cls.kind: cls for cls in (ProgressEvent, LogEvent, DoneEvent, ErrorEvent, ReadyEvent, ByeEvent, DownloadedEvent)}
+EVENT_TYPES = {cls.kind: cls for cls in (ProgressEvent, PreviewEvent, LogEvent, DoneEvent, ErrorEvent, ReadyEvent, ByeEvent, DownloadedEvent)}
 
 
 def encode_event(event: Event) -> str:

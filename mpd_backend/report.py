@@ -7,7 +7,7 @@ import sys
 import threading
 
 from .errors import BackendError
-from .protocol import DoneEvent, DownloadedEvent, ErrorEvent, Event, LogEvent, ProgressEvent, encode_event
+from .protocol import DoneEvent, DownloadedEvent, ErrorEvent, Event, LogEvent, PreviewEvent, ProgressEvent, encode_event
 
 _write_lock = threading.Lock()  # serve's reader thread and its jobs share stdout
 
@@ -35,6 +35,10 @@ class Reporter:
             print(f"\r{phase}: {step}/{total}", end="\n" if step == total else "", file=self.stream, flush=True)
             return
         self._emit(ProgressEvent(self.job_id, phase, step, total), f"{phase}: {step}/{total}")
+
+    def preview(self, path: str, step: int, total: int, elapsed_s: float, remaining_s: float):
+        """A new live preview image (for the add-on; a person follows the progress lines)."""
+        self._emit(PreviewEvent(self.job_id, path, step, total, elapsed_s, remaining_s), None)
 
     def log(self, message: str):
         self._emit(LogEvent(self.job_id, message), message)

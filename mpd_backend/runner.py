@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .contact_sheet import contact_sheet
 from .errors import BackendError, JobCancelled, bad_input
 from .images import fit_to, read_keyframe
 from .job_folder import claim_job_folder, discard_request_folder, read_manifest, write_frames, write_keyframes, write_manifest
-from .protocol import JOB_MANIFEST, JOB_REQUEST, PROTOCOL_VERSION, ErrorCode
+from .protocol import CONTACT_SHEET, JOB_MANIFEST, JOB_REQUEST, PREVIEW_IMAGE, PROTOCOL_VERSION, ErrorCode
 from .request import SCHEMA_VERSION, JobRequest, read_request, resolved_parameters
 from .timing import generation_size
 
@@ -180,7 +181,7 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
             if should_stop():
                 raise JobCancelled()
         load_s = time.perf_counter() - t0
-        frames, record = generate_svd(pipe, start, end, params, report, should_stop)
+        frames, record = generate_svd(pipe, start, end, params, report, should_stop, folder / PREVIEW_IMAGE)
         record["timings"]["load_s"] = load_s
         params.update(record.pop("settled"))  # what "auto" settled at: device, dtype
     if should_stop():
@@ -188,6 +189,7 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
     t0 = time.perf_counter()
     frames[0], frames[-1] = start, end  # the keyframes themselves, exactly
     names = write_frames(folder, frames, on_frame=lambda n, of: report.progress("write", n, of))
+    contact_sheet(frames, request.keys[0].frame, [k.frame for k in request.keys]).save(folder / CONTACT_SHEET)
     record["timings"]["write_s"] = time.perf_counter() - t0
     manifest = write_manifest(
         folder,

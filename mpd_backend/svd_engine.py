@@ -4,6 +4,7 @@ strip's frames."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from .errors import JobCancelled
 
@@ -19,23 +20,29 @@ def load_for(options: dict):
     return pipe
 
 
-def generate_svd(pipe, start, end, params: dict, report, should_stop) -> tuple[list, dict]:
+def generate_svd(pipe, start, end, params: dict, report, should_stop, preview_path: Path | None = None) -> tuple[list, dict]:
     """``params["frames"]`` images from ``start`` to ``end`` (resolved parameters: see
-    ``request.resolved_parameters``), and what to record of the run."""
+    ``request.resolved_parameters``), and what to record of the run. ``preview_path``: where each
+    step's live preview goes (announced by a ``preview`` event)."""
     import torch
 
+    from .preview import write_preview
     from .samplers import get_sampler
     from .timing import fit_to_timeline, resample_times
 
     sampler = get_sampler(params["sampler"]).with_options(**params["sampler_options"])
-    total, done_steps = sampler.denoising_steps(params["steps"]), 0
+    total, done_steps, preview_s = sampler.denoising_steps(params["steps"]), 0, 0.0
 
     def on_step(pipeline, i, t, tensors):
-        nonlocal done_steps
+        nonlocal done_steps, preview_s
         if should_stop():
             raise JobCancelled()
         done_steps += 1
         report.progress("denoise", done_steps, total)
+        if preview_path is not None:
+            preview_s += write_preview(preview_path, tensors["denoised"])
+            elapsed = time.perf_counter() - t0
+            report.preview(str(preview_path), done_steps, total, elapsed, elapsed / done_steps * (total - done_steps))
         return tensors
 
     report.log(f"{sampler.name} on {params['model']}: {params['width']}x{params['height']}, {params['steps']} steps, "
@@ -47,7 +54,7 @@ def generate_svd(pipe, start, end, params: dict, report, should_stop) -> tuple[l
         noise_aug_strength=params["noise_aug_strength"], decode_chunk_size=params["decode_chunk_size"],
         generator=torch.Generator("cpu").manual_seed(params["seed"]), callback_on_step_end=on_step,
     ).frames[0]
-    timings = {"generate_s": time.perf_counter() - t0}
+    timings = {"generate_s": time.perf_counter() - t0, "preview_s": preview_s}
     if should_stop():
         raise JobCancelled()
     t0 = time.perf_counter()

@@ -3,6 +3,7 @@
 import bpy
 
 from .batch_markers import MPD_OT_batch_markers
+from .calibrate import MPD_OT_calibrate
 from .cancel import MPD_OT_cancel
 from .env_cancel import MPD_OT_env_cancel
 from .env_install import MPD_OT_env_install
@@ -34,6 +35,7 @@ classes = (
     MPD_OT_env_cancel,
     MPD_OT_env_refresh,
     MPD_OT_model_download,
+    MPD_OT_calibrate,
 )
 
 register, unregister = bpy.utils.register_classes_factory(classes)  # unregisters in reverse

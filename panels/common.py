@@ -56,10 +56,12 @@ def draw_job(layout, context):
     state = context.window_manager.mpd_job
     if state.state == "RUNNING":
         layout.progress(factor=state.progress, type="BAR", text=state.message or "Running")
+        draw_live_preview(layout, state)
         layout.operator("mpd.cancel", text="Cancel", icon="CANCEL")
         draw_shots(layout, state)
         draw_worker(layout, context.window_manager.mpd_worker)
         return
+    draw_cost(layout, context)
     layout.operator("mpd.generate", text="Generate Inbetweens", icon="RENDER_ANIMATION")
     layout.operator("mpd.rerun", text="Re-run Active Strip", icon="FILE_REFRESH")
     layout.operator("mpd.batch_markers", text="Batch over Markers", icon="MARKER_HLT")
@@ -77,6 +79,36 @@ def draw_job(layout, context):
             box.label(text=f"Worker log: {state.log}", icon="TEXT")
     draw_shots(layout, state)
     draw_worker(layout, context.window_manager.mpd_worker)
+
+
+def draw_live_preview(layout, state):
+    """The running job's latest denoised estimate (a few frames), with time so far and to go."""
+    from .live_preview import preview_icon
+
+    if state.timing:
+        layout.label(text=state.timing, icon="TIME")
+    icon = preview_icon(state.preview, state.preview_step)
+    if icon:
+        layout.template_icon(icon_value=icon, scale=6.0)
+
+
+def draw_cost(layout, context):
+    """What a Generate will cost with these settings (SVD engine), before it runs."""
+    from .. import preferences
+    from ..core.job_cost import job_cost
+
+    prefs = preferences.get(context)
+    if prefs.engine == "flow":
+        return
+    settings, env = context.scene.mpd_inbetween, context.window_manager.mpd_env
+    cost = job_cost(prefs.model_argument(), prefs.device, prefs.dtype, prefs.low_vram, env.report, settings.sampler,
+                    settings.steps, settings.width, settings.height)
+    row = layout.row()
+    row.label(text=cost.text, icon="TIME")
+    if not cost.calibrated:
+        row.operator("mpd.calibrate", text="Calibrate", icon="SETTINGS")
+    if cost.warning:
+        layout.label(text=cost.warning, icon="ERROR")
 
 
 def draw_worker(layout, worker):

@@ -164,31 +164,22 @@ def timed(device: str, fn, repeats: int = 2):
 
 def component_flops(pipe, width: int, height: int, frames: int) -> dict:
     """FLOPs of one UNet row (half a CFG pair), one VAE-encoded image, one decoded frame and one
-    CLIP image, counted by torch's FLOP counter on copies of the pipeline's components built from
-    their configurations on the meta device (no memory, a second or two)."""
+    CLIP image, counted on copies of the components built on the meta device (the calibration's
+    counting, ``mpd_backend.calibration``)."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
+    from mpd_backend.calibration import count_flops, decode_flops, meta_components, unet_pair_flops
+
+    unet, vae = meta_components(pipe)
     with torch.device("meta"):
-        unet = type(pipe.unet).from_config(pipe.unet.config)
-        vae = type(pipe.vae).from_config(pipe.vae.config)
         image_encoder = type(pipe.image_encoder)(pipe.image_encoder.config)
-    unet, vae, image_encoder = unet.to("meta"), vae.to("meta"), image_encoder.to("meta")  # a few are made on the CPU anyway
+    image_encoder = image_encoder.to("meta")
     h, w = height // pipe.vae_scale_factor, width // pipe.vae_scale_factor
     size = pipe.image_encoder.config.image_size
-
-    def count(fn) -> int:
-        with torch.no_grad(), torch.device("meta"), FlopCounterMode(display=False) as counter:
-            fn()
-        return counter.get_total_flops()
-
-    unet_pair = count(lambda: unet(
-        torch.empty(2, frames, unet.config.in_channels, h, w), 500.0,
-        encoder_hidden_states=torch.empty(2, 1, unet.config.cross_attention_dim), added_time_ids=torch.empty(2, 3)))
-    encode = count(lambda: vae.encode(torch.empty(1, 3, height, width)))
-    decode = count(lambda: vae.decode(torch.empty(frames, vae.config.latent_channels, h, w), num_frames=frames))
-    clip = count(lambda: image_encoder(torch.empty(1, 3, size, size)))
-    return {"unet": unet_pair / 2, "vae_encode": encode, "vae_decode": decode / frames, "image_encoder": clip}
+    encode = count_flops(lambda: vae.encode(torch.empty(1, 3, height, width)))
+    clip = count_flops(lambda: image_encoder(torch.empty(1, 3, size, size)))
+    return {"unet": unet_pair_flops(unet, frames, h, w) / 2, "vae_encode": encode, "vae_decode": decode_flops(vae, frames, h, w) / frames,
+            "image_encoder": clip}
 
 
 def peak_tflops(device: str) -> float | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -117,8 +117,7 @@ def main(out_root: Path) -> int:
     bpy.ops.preferences.addon_disable(module=PACKAGE)
 
     sheet = out / "contact_sheet.png"
-    first = str(manifest["keys"][0]["frame"])
-    subprocess.run([os.environ["MPD_BACKEND_PYTHON"], str(REPO / "tools/contact_sheet.py"), str(job / "frames"), str(sheet), first], check=True)
+    shutil.copyfile(job / "contact_sheet.png", sheet)  # every job folder has one, labelled with the timeline frames
     if manifest["engine"] == "flow":
         print(f"flow engine confidence: {manifest['confidence']:.2f}")
     print(f"blend: {blend}\njob folder: {job}\ncontact sheet: {sheet}")

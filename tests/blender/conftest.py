@@ -18,6 +18,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mpd_blender_user_")
+os.environ["MPD_CACHE_DIR"] = tempfile.mkdtemp(prefix="mpd_cache_")  # calibrations start empty, and stay out of ~/.cache
+os.environ["MPD_CALIBRATION_SIZE"] = "64x64x4"  # the tiny model's calibration in seconds
 
 import bpy  # noqa: E402
 

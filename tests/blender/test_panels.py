@@ -55,6 +55,10 @@ class RecordingLayout:
     def separator(self, **kwargs):
         pass
 
+    def template_icon(self, icon_value=0, scale=1.0):
+        assert isinstance(icon_value, int) and icon_value > 0
+        self.calls.append(("template_icon", icon_value))
+
 
 def draw_all(context) -> list:
     """Every panel class of the add-on and the preferences, drawn once; their calls."""
