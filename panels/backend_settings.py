@@ -67,8 +67,14 @@ def draw_preferences(prefs, layout):
 def draw_model_status(layout, prefs, env):
     import bpy
 
-    from ..core.models import model_presence
+    from ..core.models import model_licence, model_presence
 
+    licence = model_licence(prefs.model_argument())
+    if licence is not None:
+        row = layout.row()
+        row.label(text=f"Licence: {licence.name}", icon="INFO")
+        row.operator("wm.url_open", text="Read It", icon="URL").url = licence.url
+        layout.label(text=licence.terms)
     presence = model_presence(prefs.model_argument())
     if presence.found:
         layout.label(text=f"On this machine: {presence.size_gib} GiB in {presence.folder}", icon="CHECKMARK")

@@ -338,6 +338,90 @@ def bench_low_vram(args) -> list[dict]:
     return rows
 
 
+def bench_unet_pair(pipe, args, flops: dict, peak: float | None) -> dict:
+    """One CFG-pair UNet call at the job's size: seconds, TFLOP/s and the fraction of the peak."""
+    import torch
+
+    sample, timestep, embeddings, time_ids = unet_inputs(pipe, args, 2)
+    with torch.no_grad():
+        seconds, peak_gib, _ = timed(args.device, lambda: pipe.unet(sample, timestep, encoder_hidden_states=embeddings,
+                                                                     added_time_ids=time_ids, return_dict=False), repeats=3)
+    tflops = flops["unet"] * 2 / seconds / 1e12
+    row = {"seconds": seconds, "tflops": tflops, "peak_fraction": tflops / peak if peak else None, "peak_gib": peak_gib}
+    print(f"  CFG-pair UNet call: {seconds:.3f} s, {tflops:.1f} TFLOP/s", flush=True)
+    return row
+
+
+def bench_memory_cap(args) -> list[dict]:
+    """Low-VRAM mode's memory claim, proved on a larger card: the process is capped at
+    ``args.cap_gib`` with ``torch.cuda.set_per_process_memory_fraction`` and runs a whole mpd job in
+    low-VRAM mode; the allocator's peak must stay under the cap. On a CPU (``--dry-run``) the same
+    job runs uncapped, to exercise the code."""
+    import torch
+
+    from mpd_backend.loading import load_pipeline
+
+    cuda = args.device == "cuda"
+    if cuda:
+        torch.cuda.empty_cache()
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, args.cap_gib * GIB / total))
+    start, end = keyframes(args.width, args.height)
+    variant = f"capped at {args.cap_gib:g} GiB, low-VRAM mode" if cuda else "uncapped (CPU)"
+    try:
+        pipe = load_pipeline(str(args.model), device=args.device, dtype=args.dtype, offload=cuda, offline=True)
+        pipe.set_progress_bar_config(disable=True)
+        with PeakMemory(args.device) as memory:
+            began = time.perf_counter()
+            pipe(start, end, sampler="mpd", width=args.width, height=args.height, num_frames=args.frames,
+                 num_inference_steps=args.steps, generator=torch.Generator("cpu").manual_seed(0), output_type="np")
+            seconds = time.perf_counter() - began
+        row = {"measure": "memory cap", "variant": variant, "per": "mpd job", "seconds": seconds,
+               "peak_gib": memory.peak_gib, "added_gib": memory.added_gib}
+        print(f"  memory cap: {variant}: {seconds:.1f} s, peak {memory.peak_gib:.2f} GiB", flush=True)
+        del pipe
+    except torch.OutOfMemoryError:
+        row = {"measure": "memory cap", "variant": variant, "per": "mpd job", "seconds": None, "peak_gib": None, "added_gib": None}
+        print(f"  memory cap: {variant}: out of memory", flush=True)
+    finally:
+        if cuda:
+            torch.cuda.set_per_process_memory_fraction(1.0)
+        gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
+    return [row]
+
+
+def bench_compile(pipe, args) -> list[dict]:
+    """``torch.compile`` of the UNet: the first call (compilation included) and the compiled call
+    against eager, one CFG pair each."""
+    import torch
+
+    sample, timestep, embeddings, time_ids = unet_inputs(pipe, args, 2)
+    compiled = torch.compile(pipe.unet, backend=args.compile_backend)
+
+    def call(unet):
+        return lambda: unet(sample, timestep, encoder_hidden_states=embeddings, added_time_ids=time_ids, return_dict=False)
+
+    rows = []
+    with torch.no_grad():
+        eager, peak, added = timed(args.device, call(pipe.unet))
+        rows.append({"measure": "torch.compile", "variant": "eager", "per": "CFG-pair UNet call", "seconds": eager,
+                     "peak_gib": peak, "added_gib": added})
+        began = time.perf_counter()
+        call(compiled)()
+        if args.device == "cuda":
+            torch.cuda.synchronize()
+        first = time.perf_counter() - began
+        rows.append({"measure": "torch.compile", "variant": f"first call, compiling ({args.compile_backend})", "per": "CFG-pair UNet call",
+                     "seconds": first, "peak_gib": None, "added_gib": None})
+        seconds, peak, added = timed(args.device, call(compiled))
+        rows.append({"measure": "torch.compile", "variant": f"compiled ({args.compile_backend}), {eager / seconds:.2f}x eager",
+                     "per": "CFG-pair UNet call", "seconds": seconds, "peak_gib": peak, "added_gib": added})
+    print(f"  torch.compile: compile {first:.1f} s, {seconds:.3f} s per call against {eager:.3f} s eager", flush=True)
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 
@@ -352,7 +436,8 @@ def machine(device: str) -> str:
     return f"{cpu}, {os.cpu_count()} cores, {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / GIB:.0f} GiB; torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
-def markdown(args, dtype: str, load: dict, sampler_rows, measure_rows, flops: dict) -> str:
+def markdown(args, dtype: str, load: dict, sampler_rows, measure_rows, flops: dict, unet_pair: dict | None = None,
+             skipped: list[str] = ()) -> str:
     pct = lambda v: f"{100 * v:.1f}" if v >= 0.01 else f"{100 * v:.2f}"
     lines = [
         f"# Benchmark: {args.label}",
@@ -367,6 +452,11 @@ def markdown(args, dtype: str, load: dict, sampler_rows, measure_rows, flops: di
         f"- FLOPs counted on the meta device: {flops['unet'] * 2 / 1e12:.2f} TFLOP per CFG-pair UNet evaluation, "
         f"{flops['vae_decode'] / 1e12:.3f} TFLOP per decoded frame.",
     ]
+    if unet_pair:
+        of_peak = f", {100 * unet_pair['peak_fraction']:.0f} % of the card's dense fp16 peak" if unet_pair["peak_fraction"] else ""
+        lines.append(f"- One CFG-pair UNet call: {unet_pair['seconds']:.3f} s, {unet_pair['tflops']:.1f} TFLOP/s{of_peak}.")
+    if skipped:
+        lines.append(f"- Not run, for the time budget (`--budget-s {args.budget_s:g}`): {', '.join(skipped)}.")
     if sampler_rows:
         lines += [
             "",
@@ -397,7 +487,8 @@ def markdown(args, dtype: str, load: dict, sampler_rows, measure_rows, flops: di
         lines += ["", "## Speed measures, each against its alternative", "",
                   "| measure | variant | seconds | per | peak GiB | above start GiB |", "|---|---|---|---|---|---|"]
         for r in measure_rows:
-            figures = (f"{r['seconds']:.2f} | {r['per']} | {r['peak_gib']:.2f} | {r['added_gib']:.2f}" if r["seconds"] is not None
+            gib = lambda v: f"{v:.2f}" if v is not None else "-"
+            figures = (f"{r['seconds']:.2f} | {r['per']} | {gib(r['peak_gib'])} | {gib(r['added_gib'])}" if r["seconds"] is not None
                        else f"out of memory | {r['per']} | - | -")
             lines.append(f"| {r['measure']} | {r['variant']} | {figures} |")
     return "\n".join(lines) + "\n"
@@ -440,7 +531,22 @@ def main() -> None:
     parser.add_argument("--no-plot", action="store_true", help="tables only (no matplotlib needed)")
     parser.add_argument("--label", default=None, help="names docs/bench-LABEL.md and .png (default: the device)")
     parser.add_argument("--out", type=Path, default=REPO / "docs")
+    parser.add_argument("--cap-gib", type=float, help="prove low-VRAM mode's memory claim under this cap (CUDA)")
+    parser.add_argument("--compile", action="store_true", help="measure torch.compile of the UNet")
+    parser.add_argument("--compile-backend", default="inductor")
+    parser.add_argument("--budget-s", type=float, help="skip the sections that would start after this many seconds")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="every section on the CPU with the tiny model at 64x64, 4 frames, 2 steps: the code runs, the figures mean nothing")
     args = parser.parse_args()
+    if args.dry_run:
+        import tempfile
+
+        from mpd_testing.tiny import save_tiny_svd
+
+        args.model = save_tiny_svd(Path(tempfile.mkdtemp(prefix="mpd_bench_dry_run_")) / "tiny-svd")
+        args.device, args.dtype, args.size, args.frames, args.steps = "cpu", "float32", "64x64", 4, 2
+        args.cap_gib, args.compile, args.compile_backend = args.cap_gib or 12.0, True, "eager"
+        args.label, args.no_plot = "dry-run", True
     args.width, args.height = map(int, args.size.split("x"))
     args.samplers = [name for name in args.samplers.split(",") if name]
     args.label = args.label or args.device
@@ -465,15 +571,32 @@ def main() -> None:
     args.attention = ", ".join(sorted({type(p).__name__ for p in pipe.unet.attn_processors.values()}))
     print(f"{machine(args.device)}\nloaded in {load['seconds']:.1f} s ({dtype}); resident {current_memory_gib(args.device):.2f} GiB", flush=True)
 
+    started, skipped = time.perf_counter(), []
+
+    def in_budget(section: str) -> bool:
+        if args.budget_s is None or time.perf_counter() - started < args.budget_s:
+            return True
+        skipped.append(section)
+        return False
+
+    # In order of worth, so that a tight budget drops the least: the shot costs first.
+    unet_pair = bench_unet_pair(pipe, args, flops, peak_tflops(args.device))
     sampler_rows = bench_samplers(pipe, args, flops, peak_tflops(args.device))
-    measure_rows = [] if args.skip_measures else bench_measures(pipe, args)
-    if args.device == "cuda" and not args.skip_measures:
-        del pipe
-        gc.collect()
+    measure_rows = []
+    if args.compile and in_budget("torch.compile"):
+        measure_rows += bench_compile(pipe, args)
+    if not args.skip_measures and in_budget("speed measures"):
+        measure_rows += bench_measures(pipe, args)
+    del pipe
+    gc.collect()
+    if args.device == "cuda":
         torch.cuda.empty_cache()
+    if args.cap_gib and in_budget("memory cap"):
+        measure_rows += bench_memory_cap(args)
+    if args.device == "cuda" and not args.skip_measures and in_budget("low-VRAM mode on and off"):
         measure_rows += bench_low_vram(args)
 
-    report = markdown(args, dtype, load, sampler_rows, measure_rows, flops)
+    report = markdown(args, dtype, load, sampler_rows, measure_rows, flops, unet_pair, skipped)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"bench-{args.label}.md").write_text(report)
     if sampler_rows and not args.no_plot:

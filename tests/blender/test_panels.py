@@ -114,6 +114,15 @@ def test_the_preferences_draw_in_every_state(states, env_state, model_state):
     assert ("prop", "worker_idle_minutes") in calls and ("prop", "model") in calls
 
 
+def test_the_chosen_models_licence_is_shown(states, prefs):
+    prefs.model = "stabilityai/stable-video-diffusion-img2vid-xt"
+    calls = draw_all(bpy.context)
+    assert ("label", "Licence: Stability AI Community License") in calls and ("operator", "wm.url_open") in calls
+    assert any(c[0] == "label" and c[1].startswith("Gated on Hugging Face") for c in calls)
+    prefs.model = "/models/my-own-interpolator"
+    assert not any(c[0] == "label" and c[1].startswith("Licence:") for c in draw_all(bpy.context))
+
+
 def test_a_missing_property_fails_the_draw(states):
     """The recorder itself: what a renamed property would do to a panel."""
     layout = RecordingLayout([])
