@@ -55,6 +55,15 @@ def keyframes_around(keys, current: int) -> tuple[int, int] | None:
     return a, later[0]
 
 
+def markers_in_use(markers, selected_only: bool) -> list[tuple[str, int]]:
+    """(name, frame) of the markers a batch uses: the selected ones when ``selected_only`` and they
+    stand on at least two frames, else all. ``markers``: (name, frame, selected)."""
+    selected = [(name, frame) for name, frame, chosen in markers if chosen]
+    if selected_only and len({frame for _, frame in selected}) >= 2:
+        return selected
+    return [(name, frame) for name, frame, _ in markers]
+
+
 def plan_shots(markers) -> list[Shot]:
     """Shots from (name, frame) markers. Markers on one frame are one keyframe (their names joined);
     adjacent frames give a shot that is skipped, with the reason."""

@@ -23,7 +23,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .request import JobRequest, Key, RequestError, validate, write_request
+from .request import JobRequest, Key, RequestError, read_json_file, validate, write_request
 
 BATCH_FILE = "batch.json"
 BATCH_SCHEMA = 1
@@ -115,12 +115,7 @@ def read_batch(path: str | Path) -> Batch:
     path = Path(path)
     if path.is_dir():
         path = path / BATCH_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RequestError(f"No batch at {path}.", "give a batch folder's batch.json (made by batch-init or Export Batch for Farm)") from None
-    except (OSError, ValueError) as exc:
-        raise RequestError(f"The batch {path} cannot be read: {exc}") from None
+    data = read_json_file(path, "batch", "give a batch folder's batch.json (made by batch-init or Export Batch for Farm)")
     if not isinstance(data, dict) or data.get("schema") != BATCH_SCHEMA:
         raise RequestError(f"Unsupported batch schema {data.get('schema') if isinstance(data, dict) else None!r} "
                            f"(this backend reads {BATCH_SCHEMA}).")

@@ -152,18 +152,23 @@ def write_request(folder: Path, request: JobRequest) -> Path:
     return path
 
 
+def read_json_file(path: Path, what: str, hint: str):
+    """The JSON in ``path`` (a ``what``: "job request", "batch"); RequestError when it is missing
+    (with ``hint``) or unreadable."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RequestError(f"No {what} at {path}.", hint) from None
+    except (OSError, ValueError) as exc:
+        raise RequestError(f"The {what} {path} cannot be read: {exc}") from None
+
+
 def read_request(path: Path) -> JobRequest:
     """The request in ``job.json`` (or the job folder that holds it)."""
     path = Path(path)
     if path.is_dir():
         path = path / JOB_REQUEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RequestError(f"No job request at {path}.", "give a job folder's job.json") from None
-    except (OSError, ValueError) as exc:
-        raise RequestError(f"The job request {path} cannot be read: {exc}") from None
-    return JobRequest.from_dict(data)
+    return JobRequest.from_dict(read_json_file(path, "job request", "give a job folder's job.json"))
 
 
 def resolved_parameters(request: JobRequest, engine: str, seed: int, size: tuple[int, int] | None, sampler=None) -> dict:

@@ -5,7 +5,7 @@ import bpy
 from bpy.props import BoolProperty
 
 from .. import generation
-from ..core.shots import keyframe_frames, plan_shots
+from ..core.shots import keyframe_frames, markers_in_use, plan_shots
 from ..core.states import ShotStatus
 from ..core.user_error import UserError
 from ..keyframes import render_scene_frames
@@ -30,10 +30,7 @@ class MPD_OT_batch_markers(bpy.types.Operator):
 
     def execute(self, context):
         scene = context.scene
-        markers = [(m.name, m.frame) for m in scene.timeline_markers]
-        selected = [(m.name, m.frame) for m in scene.timeline_markers if m.select]
-        if self.selected_only and len({f for _, f in selected}) >= 2:
-            markers = selected
+        markers = markers_in_use([(m.name, m.frame, m.select) for m in scene.timeline_markers], self.selected_only)
         staging = None
         try:
             shots = plan_shots(markers)

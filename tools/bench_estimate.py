@@ -73,6 +73,18 @@ def main() -> None:
             rows.append((f"{width}x{height}x{frames}", sampler, estimate["unet_calls"], estimate["seconds"], measured))
             print(f"  {rows[-1][0]} {sampler}: estimate {estimate['seconds']:.1f} s, measured {measured:.1f} s", flush=True)
 
+    # The live preview's cost per step at 1024x576 (25 frames of 72x128 latents), against the cheapest
+    # denoising step there (one CFG-pair UNet call, as the calibration prices it).
+    from statistics import median
+
+    from mpd_backend.estimate import counted_flops
+    from mpd_backend.preview import write_preview
+
+    latents = torch.randn(1, 25, 4, 72, 128)
+    folder = Path(tempfile.mkdtemp(prefix="mpd_bench_preview_"))
+    preview_s = median(write_preview(folder / "preview.png", latents) for _ in range(20))
+    step_s = counted_flops(calibration["unet_pair_flops"], 25, 1024, 576) / calibration["unet_flops_per_s"]
+
     lines = [
         "# Estimates against measurements",
         "",
@@ -84,6 +96,9 @@ def main() -> None:
         f"{calibration['unet_pair_s']:.2f} s ({calibration['unet_flops_per_s'] / 1e9:.0f} GFLOP/s), the decode "
         f"{calibration['decode_s']:.2f} s ({calibration['decode_flops_per_s'] / 1e9:.0f} GFLOP/s); {calibrate_s:.0f} s in all.",
         f"- Steps: {args.steps or 'each sampler' + chr(39) + 's default'} for every sampler.",
+        "",
+        f"- Live preview at 1024x576x25: {1000 * preview_s:.1f} ms per step (median of 20), against {step_s:.0f} s for one "
+        f"CFG-pair UNet call there on this machine ({100 * preview_s / step_s:.4f} %).",
         "",
         "| size | sampler | UNet calls | estimate s | measured s | error |",
         "|---|---|---|---|---|---|",

@@ -107,3 +107,11 @@ def test_model_presence_in_a_folder_and_in_the_hub_cache(addon_package, tmp_path
     (tmp_path / "hf/hub/models--org--name/snapshots/abc123/unet/w.safetensors").unlink()
     shutil.rmtree(tmp_path / "hf/hub/models--org--name/snapshots/abc123/vae")
     assert not models.model_presence("org/name").found  # an incomplete snapshot is not a model
+
+
+def test_markers_in_use(shots):
+    markers = [("A", 1, True), ("B", 5, False), ("C", 9, True), ("C2", 9, False)]
+    assert shots.markers_in_use(markers, selected_only=True) == [("A", 1), ("C", 9)]
+    assert shots.markers_in_use(markers, selected_only=False) == [("A", 1), ("B", 5), ("C", 9), ("C2", 9)]
+    one_frame = [("A", 1, True), ("A2", 1, True), ("B", 5, False)]  # selected, but on one frame: all of them
+    assert shots.markers_in_use(one_frame, selected_only=True) == [("A", 1), ("A2", 1), ("B", 5)]
