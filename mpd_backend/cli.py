@@ -186,7 +186,7 @@ def cmd_batch_init(args) -> int:
         path = write_batch(args.out, images, shots, options, source="CLI")
     except Exception as exc:
         err = explain_exception(exc)
-        print(f"error: {err.message}" + (f"\n  hint: {err.hint}" if err.hint else ""), file=sys.stderr)
+        Reporter(False).error(err)
         return err.exit_code
     print(f"batch of {len(shots)} shots: {path}")
     return 0

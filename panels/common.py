@@ -96,10 +96,11 @@ def draw_cost(layout, context):
     """What a Generate will cost with these settings (SVD engine), before it runs."""
     from .. import preferences
     from ..core.job_cost import job_cost
+    from ..core.models import model_presence
 
     prefs = preferences.get(context)
-    if prefs.engine == "flow":
-        return
+    if prefs.engine == "flow" or (prefs.engine == "auto" and not model_presence(prefs.model_argument()).found):
+        return  # the flow engine runs: seconds, nothing to price
     settings, env = context.scene.mpd_inbetween, context.window_manager.mpd_env
     cost = job_cost(prefs.model_argument(), prefs.device, prefs.dtype, prefs.low_vram, env.report, settings.sampler,
                     settings.steps, settings.width, settings.height)

@@ -25,6 +25,8 @@ def test_calibrate_then_the_panel_prices_the_settings(scene, prefs):
     assert bpy.ops.mpd.calibrate() == {"FINISHED"}
     drive_until(lambda: not module("background").registry.running("calibrate"), timeout=300)
     assert bpy.context.window_manager.mpd_env.log_line.startswith("Calibrated:"), bpy.context.window_manager.mpd_env.log_line
+    settings = scene.mpd_inbetween
+    settings.width, settings.height, settings.steps = 1024, 576, 0  # full size, the sampler's steps: seconds to price
     labels, operators = panel_labels(bpy.context)
     assert labels[0].startswith("about ") and "GB of RAM" in labels[0] and not operators
     small = labels[0]
@@ -44,15 +46,18 @@ def test_a_running_job_shows_its_live_preview_and_time_to_go(scene, prefs, tmp_p
         if state.preview and state.timing:
             layout = RecordingLayout([])
             module("panels.common").draw_live_preview(layout, state)
-            seen.append((state.preview_step, state.timing, Path(state.preview).is_file(), layout.calls))
+            loaded = module("panels.live_preview")._collection.get("live")  # headless Blender makes no icon ids
+            seen.append((state.preview_step, state.timing, Path(state.preview).is_file(), layout.calls,
+                         tuple(loaded.image_size) if loaded else None))
 
     assert bpy.ops.mpd.generate() == {"FINISHED"}
     state = wait_for_job(on_tick=look)
     assert state.state == "DONE", state.message
     assert seen, "no preview event reached the panel"
-    step, timing, on_disk, calls = seen[-1]
+    step, timing, on_disk, calls, loaded_size = seen[-1]
     assert on_disk and "so far, about" in timing and "to go" in timing and 1 <= step <= 4
-    assert ("label", timing) in calls and any(c[0] == "template_icon" for c in calls)
+    assert ("label", timing) in calls
+    assert loaded_size == (4 * 16, 16)  # the panel's preview collection holds the job's preview: 4 frames of 16x16 latents
     assert not state.preview and not state.timing  # cleared with the job
     (strip,) = strips_of(scene)
     job = Path(strip["mpd_inbetween"]["job"])
