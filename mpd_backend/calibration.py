@@ -108,7 +108,11 @@ def device_name(device) -> str:
         return "Apple GPU"
     import os
 
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+    try:  # the processor's name as Linux knows it; platform.processor() is often just the architecture
+        name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        name = platform.processor() or platform.machine()
+    return f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
 
 
 def calibrate(pipe, model: str, size: tuple[int, int, int] | None = None, repeats: int = 2, report=None) -> dict:

@@ -98,7 +98,7 @@ def main() -> None:
         f"- Steps: {args.steps or 'each sampler' + chr(39) + 's default'} for every sampler.",
         "",
         f"- Live preview at 1024x576x25: {1000 * preview_s:.1f} ms per step (median of 20), against {step_s:.0f} s for one "
-        f"CFG-pair UNet call there on this machine ({100 * preview_s / step_s:.4f} %).",
+        f"CFG-pair UNet call there on this machine, as the calibration prices it ({100 * preview_s / step_s:.4f} %).",
         "",
         "| size | sampler | UNet calls | estimate s | measured s | error |",
         "|---|---|---|---|---|---|",
