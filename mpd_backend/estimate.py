@@ -74,12 +74,22 @@ def model_key(model: str) -> str:
     return str(path.resolve()) if path.is_dir() else model
 
 
+_read: tuple[Path, int, dict] | None = None  # the file last read, its mtime and its calibrations: panels redraw often
+
+
 def read_calibrations() -> dict:
+    global _read
+    path = cache_dir() / CALIBRATION_FILE
     try:
-        data = json.loads((cache_dir() / CALIBRATION_FILE).read_text(encoding="utf-8"))
+        mtime = path.stat().st_mtime_ns
+        if _read is not None and _read[:2] == (path, mtime):
+            return _read[2]
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return data.get("calibrations", {}) if isinstance(data, dict) and data.get("schema") == CALIBRATION_SCHEMA else {}
+    found = data.get("calibrations", {}) if isinstance(data, dict) and data.get("schema") == CALIBRATION_SCHEMA else {}
+    _read = (path, mtime, found)
+    return found
 
 
 def calibration_key(model: str, device: str, dtype: str, offload: bool) -> str:
@@ -89,7 +99,7 @@ def calibration_key(model: str, device: str, dtype: str, offload: bool) -> str:
 def save_calibration(entry: dict) -> Path:
     """Add (or replace) one calibration, keyed by device, dtype, low-VRAM mode and model; written
     atomically."""
-    entries = read_calibrations()
+    entries = dict(read_calibrations())
     entries[calibration_key(entry["model"], entry["device"], entry["dtype"], entry["offload"])] = entry
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
