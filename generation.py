@@ -9,6 +9,7 @@ idle time set in the preferences, and Release Backend ends it at once.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -28,6 +29,7 @@ from .mpd_backend.estimate import format_duration
 from .mpd_backend.protocol import JOB_REQUEST, DoneEvent, ErrorCode, ErrorEvent, LogEvent, PreviewEvent, ProgressEvent, ReadyEvent, encode_event
 
 CANCEL_GRACE_S = 3.0  # after this, a worker that has not stopped the cancelled jobs is ended
+_generations = itertools.count(1)  # numbers each generation's job ids: a worker outlives generations
 
 
 def job_state(context=None):
@@ -164,11 +166,14 @@ class GenerationTask(Task):
         self.frames: dict[int, int] = {}
         self.cancelled_at: float | None = None
         self.worker_error: ErrorEvent | None = None  # the worker itself failed (e.g. loading the model)
+        # Job ids "<generation>.<shot>": a late event or a cancel of an earlier generation's shot 0
+        # must never be taken for this one's.
+        self.id_prefix = f"{next(_generations)}."
 
     def start(self) -> None:
         for index, shot in enumerate(self.shots):
             if shot.status == ShotStatus.QUEUED:
-                self.worker.client.run(str(index), Path(shot.job) / JOB_REQUEST)
+                self.worker.client.run(self.id_prefix + str(index), Path(shot.job) / JOB_REQUEST)
 
     # The Task shape --------------------------------------------------------------------------
 
@@ -264,12 +269,14 @@ class GenerationTask(Task):
     def _cancel_unfinished(self) -> None:
         for index, shot in enumerate(self.shots):
             if not shot.status.finished:
-                self.worker.client.cancel(str(index))
+                self.worker.client.cancel(self.id_prefix + str(index))
 
     def _shot_of(self, event) -> Shot | None:
+        if not isinstance(event.id, str) or not event.id.startswith(self.id_prefix):
+            return None  # the worker's own news, or an earlier generation's
         try:
-            return self.shots[int(event.id)]
-        except (TypeError, ValueError, IndexError):
+            return self.shots[int(event.id.removeprefix(self.id_prefix))]
+        except (ValueError, IndexError):
             return None
 
     def _progress(self, shot: Shot, event: ProgressEvent, state) -> None:

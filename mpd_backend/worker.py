@@ -76,6 +76,8 @@ class Worker:
         except Exception as exc:  # one failed job never stops the worker
             report.error(explain_exception(exc))
         finally:
+            with self.lock:
+                self.cancelled.discard(job_id)  # a later job that reuses the id is not cancelled in advance
             gc.collect()  # the worker's memory returns to its level between jobs
             _empty_device_cache()
 

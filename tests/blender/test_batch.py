@@ -27,6 +27,11 @@ def worker_log(state) -> list[dict]:
     return [json.loads(line) for line in Path(state.log).read_text().splitlines()]
 
 
+def shot_index(event: dict) -> str:
+    """The shot of a job id "<generation>.<shot>"."""
+    return event["id"].rsplit(".", 1)[1]
+
+
 def shot_statuses(state):
     return [(s.name, s.status) for s in state.shots]
 
@@ -61,7 +66,7 @@ def test_three_shots_one_model_load_shared_markers_rendered_once(scene, prefs, r
     log = worker_log(state)
     assert sum(e["event"] == "ready" for e in log) <= 1  # one worker (maybe already up) for all shots
     assert not any(e["event"] == "progress" and e["phase"] == "load" for e in log)  # the model is never reloaded
-    assert sorted(e["id"] for e in log if e["event"] == "done") == ["0", "1", "2"]
+    assert sorted(shot_index(e) for e in log if e["event"] == "done") == ["0", "1", "2"]
     assert module("generation").running_worker().client.alive()  # it stays up for the next job
 
 
@@ -90,7 +95,7 @@ def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs
     state = wait_for_job()
     assert state.state == "DONE", state.message
     assert shot_statuses(state) == [("A-B", "reused"), ("B-C", "done"), ("C-D", "done")]
-    done = {e["id"]: e["reused"] for e in worker_log(state) if e["event"] == "done"}
+    done = {shot_index(e): e["reused"] for e in worker_log(state) if e["event"] == "done"}
     assert done == {"0": True, "1": False, "2": False}  # only shots 2 and 3 were generated
     assert inbetween_strips(scene) == [(1, 5), (5, 9), (9, 13)]  # shot 1 not imported twice
 
@@ -140,3 +145,10 @@ def test_cancel_the_batch_within_seconds_and_keep_the_worker(scene, prefs):
     assert batch.worker.client.alive()  # cancelled between two steps: the model stays loaded
     assert inbetween_strips(scene) == []
     assert not any((Path(s.job) / "manifest.json").exists() for s in batch.shots)
+
+    # The next run on the same worker is not taken for the cancelled one: it runs, and imports.
+    scene.mpd_inbetween.steps = 2
+    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    state = wait_for_job()
+    assert state.state == "DONE", state.message
+    assert shot_statuses(state) == [("A-B", "done"), ("B-C", "done")] and inbetween_strips(scene) == [(1, 5), (5, 9)]
