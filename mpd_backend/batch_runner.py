@@ -52,7 +52,7 @@ class _ShotRunner:
 
     def __init__(self, batch: Batch, report):
         self.batch, self.report = batch, report
-        self.pipe, self.options, self.load_s = None, None, None
+        self.pipe, self.options = None, None
 
     def run(self, shot: BatchShot) -> ShotResult:
         folder = self.batch.job_folder(shot)
@@ -66,8 +66,7 @@ class _ShotRunner:
         except KeyboardInterrupt:
             raise JobCancelled() from None
         except Exception as exc:
-            err = explain_exception(exc)
-            return ShotResult(shot, ShotOutcome.FAILED, err.message + (f" ({err.hint})" if err.hint else ""))
+            return ShotResult(shot, ShotOutcome.FAILED, str(explain_exception(exc)))  # the message, and its hint
 
     def _complete(self, shot: BatchShot, folder) -> ShotResult:
         plan = plan_job(folder, "svd" if self.pipe is not None else None)
@@ -87,7 +86,6 @@ class _ShotRunner:
 
         options = read_request(folder).worker_options()
         t0 = time.perf_counter()
-        self.pipe = load_model(options)
-        self.options, self.load_s = options, time.perf_counter() - t0
+        self.pipe, self.options = load_model(options), options
         if self.pipe is not None:
-            self.report.log(f"model loaded in {self.load_s:.1f} s")
+            self.report.log(f"model loaded in {time.perf_counter() - t0:.1f} s")
