@@ -30,9 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m mpd_backend", description="MPD Inbetween backend")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    gen = commands.add_parser("generate", help="generate the inbetweens of two keyframes into a new job folder")
+    gen = commands.add_parser("generate", help="generate the inbetweens of two keyframes, or a chain of keys, into a new job folder")
     gen.add_argument("--job", help="run the request already written in this job folder (its job.json); "
                      "the other job options are then not used")
+    gen.add_argument("--key", action="append", default=[], metavar="FRAME=PATH",
+                     help="a key image exact at a timeline frame (repeat; more than two make a chain, mpd or vibid "
+                          "on the svd engine); instead of --start/--end/--frames")
     gen.add_argument("--start", help="start keyframe image (frame A)")
     gen.add_argument("--end", help="end keyframe image (frame B)")
     gen.add_argument("--out", help="new job folder (must not exist, or be empty)")
@@ -116,17 +119,22 @@ def job_from_arguments(args) -> Path:
     """The job folder to run: ``--job``, or a new ``--out`` folder with the request written into it."""
     from .errors import bad_input
     from .job_folder import create_job_folder
-    from .request import two_key_request
+    from .request import JobRequest, Key, two_key_request, validate
 
     if args.job:
         return Path(args.job)
-    missing = [f"--{name}" for name in ("start", "end", "out") if not getattr(args, name)]
+    if args.key and (args.start or args.end):
+        raise bad_input("Give the keys either as --key FRAME=PATH or as --start/--end, not both.")
+    missing = [f"--{name}" for name in ("out",) + (() if args.key else ("start", "end")) if not getattr(args, name)]
     if missing:
         raise bad_input(f"generate needs {', '.join(missing)} (or --job FOLDER).", "see `python -m mpd_backend generate --help`")
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "json", "job", "start", "end", "out", "frames")}
-    request = two_key_request(str(Path(args.start).resolve()), str(Path(args.end).resolve()), args.frames,
-                              **{**options, "reuse": tuple(str(Path(r).resolve()) for r in options["reuse"])},
-                              source="CLI", shot=Path(args.out).name)
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "json", "job", "key", "start", "end", "out", "frames")}
+    options.update(reuse=tuple(str(Path(r).resolve()) for r in options["reuse"]), source="CLI", shot=Path(args.out).name)
+    if args.key:
+        request = JobRequest(keys=tuple(Key(frame, path) for frame, path in sorted(parse_keys(args.key, "A job").items())), **options)
+        validate(request)
+    else:
+        request = two_key_request(str(Path(args.start).resolve()), str(Path(args.end).resolve()), args.frames, **options)
     return create_job_folder(args.out, request)
 
 
@@ -152,7 +160,7 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def parse_keys(texts: list[str]) -> dict[int, str]:
+def parse_keys(texts: list[str], what: str = "A batch") -> dict[int, str]:
     """``FRAME=PATH`` arguments as {frame: absolute path}; each image is opened once to check it."""
     from .errors import bad_input
     from .images import read_keyframe
@@ -171,7 +179,7 @@ def parse_keys(texts: list[str]) -> dict[int, str]:
         read_keyframe(Path(path), f"key at frame {frame}")
         images[frame] = str(Path(path).resolve())
     if len(images) < 2:
-        raise bad_input(f"A batch needs at least two keys, got {len(images)}.", "repeat --key FRAME=PATH")
+        raise bad_input(f"{what} needs at least two keys, got {len(images)}.", "repeat --key FRAME=PATH")
     return images
 
 

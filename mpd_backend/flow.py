@@ -235,14 +235,17 @@ def _fill_holes(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return out
 
 
-def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.ndarray,
+                 shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Forward-splat ``flow`` (keyframe to other keyframe) to time ``t``: the flow from time t back to
     the keyframe, ``-t * flow(p)`` at ``p + t * flow(p)``, and the share of the spot the keyframe
     covers with pixels it shares with the other keyframe. Where several pixels land on one spot,
-    those within a small margin of the highest ``priority`` win (a z-buffer)."""
+    those within a small margin of the highest ``priority`` win (a z-buffer). ``shift``: a further
+    displacement of each pixel at t, off the straight line (a chain's curve through its keys)."""
     cv2 = _cv2()
     h, w = flow.shape[:2]
-    target = np.rint(_grid(flow.shape) + t * flow).astype(np.int64)
+    values = flow if shift is None else np.concatenate([flow, shift], axis=-1)
+    target = np.rint(_grid(flow.shape) + (t * flow if shift is None else t * flow + shift)).astype(np.int64)
     inside = (target[..., 0] >= 0) & (target[..., 0] < w) & (target[..., 1] >= 0) & (target[..., 1] < h)
     index = (target[..., 1] * w + target[..., 0])[inside]
     z = priority[inside]
@@ -251,15 +254,18 @@ def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.n
     front = z >= top[index] - 4.0
     index = index[front]
     count = np.bincount(index, minlength=h * w).astype(np.float32)
-    sums = [np.bincount(index, weights=channel[inside][front], minlength=h * w) for channel in (flow[..., 0], flow[..., 1], visible)]
+    channels = [values[..., c] for c in range(values.shape[-1])] + [visible]
+    sums = [np.bincount(index, weights=channel[inside][front], minlength=h * w) for channel in channels]
     known = count > 0
     safe = np.maximum(count, 1)
-    projected = np.stack([sums[0] / safe, sums[1] / safe], axis=-1).reshape(h, w, 2).astype(np.float32)
-    shared = (sums[2] / safe).reshape(h, w).astype(np.float32)
+    projected = np.stack([total / safe for total in sums[:-1]], axis=-1).reshape(h, w, len(sums) - 1).astype(np.float32)
+    shared = (sums[-1] / safe).reshape(h, w).astype(np.float32)
     projected = _fill_holes(projected, known.reshape(h, w))
     # A pixel hidden in the other keyframe still counts a little: where the other side has a hole it is all there is.
     cover = cv2.blur(known.reshape(h, w).astype(np.float32) * (0.05 + shared), (3, 3))
-    return -t * projected, cover
+    if shift is None:
+        return -t * projected, cover
+    return -(t * projected[..., :2] + projected[..., 2:]), cover
 
 
 class FlowPair:
@@ -283,14 +289,15 @@ class FlowPair:
         speed = np.sqrt((flow * flow).sum(axis=-1))
         return (100.0 * visible - np.minimum(error, 50.0) + 0.5 * speed).astype(np.float32)
 
-    def at(self, t: float) -> np.ndarray:
-        """The frame at time ``t`` in [0, 1], uint8 RGB."""
+    def at(self, t: float, shift0: np.ndarray | None = None, shift1: np.ndarray | None = None) -> np.ndarray:
+        """The frame at time ``t`` in [0, 1], uint8 RGB. ``shift0``/``shift1``: how far each pixel of
+        frame 0 / frame 1 is at t from where the straight line puts it (a chain's curve)."""
         if t <= 0:
             return self.frame0.astype(np.uint8)
         if t >= 1:
             return self.frame1.astype(np.uint8)
-        flow_t0, cover0 = project_flow(self.flow01, t, self.priority0, self.visible0)
-        flow_t1, cover1 = project_flow(self.flow10, 1 - t, self.priority1, self.visible1)
+        flow_t0, cover0 = project_flow(self.flow01, t, self.priority0, self.visible0, shift0)
+        flow_t1, cover1 = project_flow(self.flow10, 1 - t, self.priority1, self.visible1, shift1)
         warped0 = backward_warp(self.frame0, flow_t0)
         warped1 = backward_warp(self.frame1, flow_t1)
         weight0 = ((1 - t) * (cover0 + 1e-3))[..., None]

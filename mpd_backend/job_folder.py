@@ -3,6 +3,7 @@
     <job>/job.json                the request, written by the caller before the job (never rewritten)
     <job>/start.png, end.png      the keyframes as used
     <job>/frames/0000.png ...     the inbetweens, keyframes first and last
+    <job>/windows/00/             svd engine, chains: one SVD window's generated frames, window.json last
     <job>/preview.png             svd engine: the live preview, rewritten every denoising step
     <job>/contact_sheet.png       every frame, labelled with its timeline frame (keys marked)
     <job>/manifest.json           files, sizes, hashes, parameters, versions, timings
@@ -19,7 +20,8 @@ import re
 from pathlib import Path
 
 from .errors import BackendError
-from .protocol import CONTACT_SHEET, END_IMAGE, FRAMES_DIR, JOB_MANIFEST, JOB_REQUEST, PREVIEW_IMAGE, START_IMAGE, ErrorCode, frame_name
+from .protocol import (CONTACT_SHEET, END_IMAGE, FRAMES_DIR, JOB_MANIFEST, JOB_REQUEST, PREVIEW_IMAGE, START_IMAGE, WINDOW_RECORD,
+                       WINDOWS_DIR, ErrorCode, frame_name)
 from .request import JobRequest, write_request
 
 
@@ -54,8 +56,9 @@ def create_job_folder(folder: str | Path, request: JobRequest) -> Path:
 
 def claim_job_folder(folder: Path) -> None:
     """Check that a caller's job folder holds its request and nothing else yet (a folder with a
-    result, or a half one, is never written into), and make its frames folder."""
-    extra = sorted(p.name for p in folder.iterdir() if p.name != JOB_REQUEST)
+    result, or a half one, is never written into), and make its frames folder. A dead attempt's
+    finished chain windows may stay: they are reused only when their fingerprint matches."""
+    extra = sorted(p.name for p in folder.iterdir() if p.name not in (JOB_REQUEST, WINDOWS_DIR))
     if extra:
         raise BackendError(
             ErrorCode.OUTPUT_EXISTS,
@@ -76,7 +79,8 @@ def discard_request_folder(folder: Path) -> None:
 def clear_unfinished_attempt(folder: Path) -> list[str]:
     """Remove what a job that died before its manifest left in ``folder`` (keyframes, frames, a
     temporary manifest), so that it can run again there; returns the names removed. Only the
-    backend's own file names go; a folder with a manifest, or with anything else, is left as is."""
+    backend's own file names go; a folder with a manifest, or with anything else, is left as is.
+    Finished chain windows stay, for the next attempt to reuse."""
     folder = Path(folder)
     if (folder / JOB_MANIFEST).exists():
         return []
@@ -136,3 +140,28 @@ def read_manifest(folder: str | Path) -> dict | None:
         return json.loads((Path(folder) / JOB_MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def write_window(folder: Path, index: int, frames, fingerprint: dict) -> None:
+    """One chain window's generated frames (PNG, lossless) and its ``window.json``, written last."""
+    window = Path(folder) / WINDOWS_DIR / f"{index:02d}"
+    window.mkdir(parents=True, exist_ok=True)
+    names = []
+    for n, frame in enumerate(frames):
+        frame.save(window / frame_name(n))
+        names.append(frame_name(n))
+    write_json_atomic(window / WINDOW_RECORD, {"fingerprint": fingerprint, "frames": names})
+
+
+def find_window(folders, fingerprint: dict) -> list[Path] | None:
+    """The frame files of a finished window with this fingerprint in any of ``folders``' windows."""
+    for folder in folders:
+        for record in sorted(Path(folder).glob(f"{WINDOWS_DIR}/*/{WINDOW_RECORD}")):
+            try:
+                data = json.loads(record.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            files = [record.parent / name for name in data.get("frames", [])]
+            if data.get("fingerprint") == fingerprint and files and all(f.is_file() for f in files):
+                return files
+    return None

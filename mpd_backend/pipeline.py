@@ -94,6 +94,7 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         start_image: KeyframeImage,
         end_image: KeyframeImage | None = None,
         *,
+        inner_keyframes: dict[int, KeyframeImage] | None = None,
         sampler: str | Sampler = "mpd",
         height: int = 576,
         width: int = 1024,
@@ -114,6 +115,11 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         Args:
             start_image, end_image (`PIL.Image.Image` or `torch.Tensor` in [0, 1]):
                 The two keyframes. ``end_image`` may be omitted only for ``sampler="forward"``.
+            inner_keyframes (`dict[int, PIL.Image.Image | torch.Tensor]`, *optional*):
+                More keys of a chain, by the frame index they are exact at (1 to ``num_frames - 2``,
+                at least one free frame between keys); only "mpd" and "vibid" take them. Every key
+                is pinned in both paths and MPD anchors its backward estimate at each
+                (``shared/spec/chains.md``). ``None``: the two-key samplers, unchanged.
             sampler (`str` or [`~mpd_backend.samplers.Sampler`], defaults to `"mpd"`):
                 "forward", "trf", "vibid", "mpd" or "mpd-trf", or a sampler object carrying its
                 parameters, e.g. ``MPD(gamma=0.3, iterations=2)``.
@@ -145,10 +151,16 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         sampler = get_sampler(sampler)
         if end_image is None and sampler.uses_end_keyframe:
             raise ValueError(f"sampler {sampler.name!r} needs an end_image")
-        for image in (start_image, end_image):
+        inner_keyframes = dict(inner_keyframes or {})
+        if inner_keyframes and not sampler.takes_chains:
+            raise ValueError(f"sampler {sampler.name!r} takes only two keyframes; use 'mpd' or 'vibid' for inner_keyframes")
+        for image in (start_image, end_image, *inner_keyframes.values()):
             if image is not None:
                 self.check_inputs(image, height, width)
         num_frames = num_frames if num_frames is not None else self.unet.config.num_frames
+        indices = sorted(inner_keyframes)
+        if indices and (indices[0] < 2 or indices[-1] > num_frames - 3 or any(b - a < 2 for a, b in zip(indices, indices[1:]))):
+            raise ValueError(f"inner keyframe indices {indices} must lie in 2..{num_frames - 3} with a free frame between keys")
         num_inference_steps = num_inference_steps or sampler.default_steps
         fps = fps if fps is not None else sampler.default_fps
         motion_bucket_id = motion_bucket_id if motion_bucket_id is not None else sampler.default_motion_bucket_id
@@ -175,8 +187,11 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
                   for key, (image, _) in keyframes.items()}
         conditions = {key: self._condition(image, pixels[key], aug, device) for key, (image, aug) in keyframes.items()}
         z_start = z_end = None
+        z_inner = {}
         if sampler.uses_keyframe_targets:
             z_start, z_end = self._keyframe_target(pixels[START]), self._keyframe_target(pixels[END])
+            z_inner = {k: self._keyframe_target(self.video_processor.preprocess(image, height=height, width=width).to(device))
+                       for k, image in inner_keyframes.items()}
         if needs_upcasting:
             self.vae.to(dtype=torch.float16)
         conditions = {
@@ -208,7 +223,8 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
                 outputs = callback_on_step_end(self, i, timesteps[i], {"latents": info["x"], "denoised": info["denoised"]})
                 return (outputs or {}).get("latents")
 
-            x = sampler.sample(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, callback=on_step)
+            x = sampler.sample(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, z_inner=z_inner or None,
+                               callback=on_step)
 
         if output_type == "latent":
             frames = x

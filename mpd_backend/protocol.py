@@ -36,6 +36,7 @@ from typing import ClassVar
 PROTOCOL_VERSION = 2
 
 SAMPLER_NAMES = ("forward", "trf", "vibid", "mpd", "mpd-trf")
+CHAIN_SAMPLERS = ("vibid", "mpd")  # the samplers that pin keys inside a window: chains of more than two keys
 ENGINES = ("auto", "svd", "flow")
 DEFAULT_SAMPLER = "mpd"
 DEFAULT_MODEL_ID = "stabilityai/stable-video-diffusion-img2vid-xt"
@@ -43,6 +44,8 @@ DEFAULT_MODEL_ID = "stabilityai/stable-video-diffusion-img2vid-xt"
 JOB_REQUEST = "job.json"
 JOB_MANIFEST = "manifest.json"
 FRAMES_DIR = "frames"
+WINDOWS_DIR = "windows"  # a chain's SVD windows, each with window.json written last: reused by a re-run
+WINDOW_RECORD = "window.json"
 START_IMAGE = "start.png"
 END_IMAGE = "end.png"
 PREVIEW_IMAGE = "preview.png"  # the svd engine's live preview, rewritten every denoising step

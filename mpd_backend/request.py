@@ -10,7 +10,8 @@ sampler's, the model's or the machine's default", decided by the backend.
      "engine": "auto", "sampler": "mpd", "model": "...", "seed": 0, "steps": null, ...}
 
 Key images are absolute, or relative to the job folder. The strip spans the first key's frame to the
-last key's, both included: ``frames = last - first + 1``.
+last key's, both included: ``frames = last - first + 1``. More than two keys make a chain
+(``shared/spec/chains.md``): every key image is exact at its frame.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .protocol import DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, JOB_REQUEST, SAMPLER_NAMES
+from .protocol import CHAIN_SAMPLERS, DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, JOB_REQUEST, SAMPLER_NAMES
 
 SCHEMA_VERSION = 1
 # Fixed for a worker's life (``serve``): a job may not ask for other values than its worker's.
@@ -110,12 +111,18 @@ def validate(request: JobRequest) -> None:
     """The checks that need neither a model nor the images; each raises one RequestError."""
     if len(request.keys) < 2:
         raise RequestError(f"A job needs at least two keys, got {len(request.keys)}.", "give a start and an end keyframe")
-    if len(request.keys) > 2:
-        raise RequestError(f"Chains of {len(request.keys)} keys are not supported yet: give two keys.")
     if request.frames < 2:
         raise RequestError(
             f"frames must be at least 2 (the two keyframes), got {request.frames}.",
             "the last key's frame must come after the first key's",
+        )
+    frames = [key.frame for key in request.keys]
+    if any(b <= a for a, b in zip(frames, frames[1:])):
+        raise RequestError(f"Key frames must increase, got {frames}.", "give each key its own frame, in timeline order")
+    if len(request.keys) > 2 and request.engine != "flow" and request.sampler not in CHAIN_SAMPLERS:
+        raise RequestError(
+            f"The {request.sampler} sampler takes only two keys; this chain has {len(request.keys)}.",
+            "use mpd or vibid for chains (they pin every key), or split the chain into pairs",
         )
     if request.engine not in ENGINES:
         raise RequestError(f"Unknown engine {request.engine!r}.", "choose one of: " + ", ".join(ENGINES))

@@ -41,19 +41,40 @@ def pixels_sha256(image) -> str:
     return digest.hexdigest()
 
 
-def read_keys(request: JobRequest, folder: Path, notes: list[str]):
-    """Both keyframes and their content hashes; the end one is fitted to the start's size when they
-    differ (noted)."""
-    start = read_keyframe(request.key_path(0, folder), "start")
-    end = read_keyframe(request.key_path(-1, folder), "end")
-    hashes = {"start": pixels_sha256(start), "end": pixels_sha256(end)}
-    if end.size != start.size:
-        notes.append(
-            f"the keyframes differ in size ({start.size[0]}x{start.size[1]} and {end.size[0]}x{end.size[1]}): "
-            f"the end keyframe was scaled and centre-cropped to {start.size[0]}x{start.size[1]}"
-        )
-        end = fit_to(end, start.size)
-    return start, end, hashes
+def key_label(request: JobRequest, index: int) -> str:
+    if index == 0:
+        return "start"
+    return "end" if index == len(request.keys) - 1 else f"key at frame {request.keys[index].frame}"
+
+
+def read_keys(request: JobRequest, folder: Path, notes: list[str]) -> tuple[list, list[str]]:
+    """Every key image and its content hash; keys of another size than the first are fitted to it
+    (noted)."""
+    images = [read_keyframe(request.key_path(j, folder), key_label(request, j)) for j in range(len(request.keys))]
+    size = images[0].size
+    for j, image in enumerate(images[1:], 1):
+        if image.size != size:
+            notes.append(
+                f"the keyframes differ in size ({size[0]}x{size[1]} and {image.size[0]}x{image.size[1]}): "
+                f"the {key_label(request, j)} keyframe was scaled and centre-cropped to {size[0]}x{size[1]}"
+            )
+            images[j] = fit_to(image, size)
+    return images, [pixels_sha256(image) for image in images]
+
+
+def keyframe_hashes(request: JobRequest, hashes: list[str]) -> dict:
+    """The keys in a fingerprint: start and end, and a chain's inner keys with their frames from the first."""
+    found = {"start": hashes[0], "end": hashes[-1]}
+    if len(hashes) > 2:
+        found["between"] = [[key.frame - request.keys[0].frame, h] for key, h in zip(request.keys[1:-1], hashes[1:-1])]
+    return found
+
+
+def hold_notes(request: JobRequest, hashes: list[str]) -> list[str]:
+    """Chains: the frames between two identical consecutive keys hold that image (chains.md section 5)."""
+    frames = [key.frame for key in request.keys]
+    return [f"frames {a}-{b} hold one image (two identical keys): nothing was generated there"
+            for (a, b), same in zip(zip(frames, frames[1:]), (x == y for x, y in zip(hashes, hashes[1:]))) if same and b - a > 1]
 
 
 def resolve_engine(options: dict, notes: list[str]) -> str:
@@ -111,13 +132,21 @@ class JobPlan:
 
     folder: Path
     request: JobRequest
-    start: object  # PIL images, the end one fitted to the start's size
-    end: object
+    images: list  # PIL images of every key, fitted to the first one's size
+    hashes: list[str]  # their content hashes
     engine: str
     sampler: object | None  # the svd engine's sampler (its defaults); None for flow
     params: dict  # every None of the request filled (``resolved_parameters``)
     fingerprint: dict  # what decides the frames (``fingerprint``)
     notes: list[str]
+
+    @property
+    def start(self):
+        return self.images[0]
+
+    @property
+    def end(self):
+        return self.images[-1]
 
 
 def plan_job(job: Path, engine: str | None = None, worker_options: dict | None = None) -> JobPlan:
@@ -129,17 +158,17 @@ def plan_job(job: Path, engine: str | None = None, worker_options: dict | None =
     if worker_options is not None:
         check_worker_options(request, worker_options)
     notes: list[str] = []
-    start, end, hashes = read_keys(request, folder, notes)
+    images, hashes = read_keys(request, folder, notes)
     engine = engine or resolve_engine(request.worker_options(), notes)
     sampler = None
     if engine == "svd":
         from .samplers import get_sampler
 
         sampler = get_sampler(request.sampler)
-    size = (request.width, request.height) if request.width and request.height else generation_size(*start.size)
+    size = (request.width, request.height) if request.width and request.height else generation_size(*images[0].size)
     seed = request.seed if request.seed is not None else random.randrange(2**32)
     params = resolved_parameters(request, engine, seed, size if engine == "svd" else None, sampler)
-    return JobPlan(folder, request, start, end, engine, sampler, params, fingerprint(params, hashes), notes)
+    return JobPlan(folder, request, images, hashes, engine, sampler, params, fingerprint(params, keyframe_hashes(request, hashes)), notes)
 
 
 def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_options: dict | None = None) -> JobResult:
@@ -162,17 +191,22 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
             discard_request_folder(folder)
             return JobResult(earlier, len(read_manifest(earlier.parent)["frames"]), reused=True)
     claim_job_folder(folder)
+    notes += hold_notes(request, plan.hashes)
     for note in notes:
         report.note(note)
     write_keyframes(folder, start, end)
+    chain = len(request.keys) > 2
 
     t0 = time.perf_counter()
     if engine == "flow":
-        from .flow_engine import generate_flow
+        from .flow_engine import generate_flow, generate_flow_chain
 
-        frames, record = generate_flow(start, end, request.frames, report, notes)
+        if chain:
+            frames, record = generate_flow_chain(plan.images, [k.frame for k in request.keys], plan.hashes, report, notes)
+        else:
+            frames, record = generate_flow(start, end, request.frames, report, notes)
     else:
-        from .svd_engine import generate_svd, load_for
+        from .svd_engine import generate_svd, generate_svd_chain, load_for
 
         if pipe is None:
             report.progress("load", 0, 1)
@@ -181,7 +215,11 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
             if should_stop():
                 raise JobCancelled()
         load_s = time.perf_counter() - t0
-        frames, record = generate_svd(pipe, start, end, params, report, should_stop, folder / PREVIEW_IMAGE)
+        if chain:
+            frames, record = generate_svd_chain(pipe, plan.images, [k.frame for k in request.keys], plan.hashes, params, wanted,
+                                                report, should_stop, folder, request.reuse, folder / PREVIEW_IMAGE)
+        else:
+            frames, record = generate_svd(pipe, start, end, params, report, should_stop, folder / PREVIEW_IMAGE)
         record["timings"]["load_s"] = load_s
         params.update(record.pop("settled"))  # what "auto" settled at: device, dtype
     if should_stop():

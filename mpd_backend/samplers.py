@@ -8,7 +8,9 @@ evaluates the SVD UNet once (one CFG pair) on latents ``x`` at schedule index ``
 ``sigmas[i]``), conditioned on the "start" or the "end" keyframe, and returns the two clean-latent
 estimates. Latents are ``[B, T, C, h, w]``; frame 0 is the start keyframe, frame T-1 the end, and
 ``R`` reverses the frame axis (dim 1). ``z_start``/``z_end`` are the clean keyframe latents
-``[B, C, h, w]`` used by the hard constraint ``P``. ``noise_like(x)`` draws ``N(0, I)`` from the
+``[B, C, h, w]`` used by the hard constraint ``P``; ``z_inner`` maps the frame index of each key
+inside the window to its clean latent (a chain of more than two keys, ``shared/spec/chains.md``
+section 1; vibid and mpd only): empty, every sampler is exactly the two-key one. ``noise_like(x)`` draws ``N(0, I)`` from the
 caller's generator. ``callback(info)`` is called after every denoising step with a dict, as in
 k-diffusion: ``x`` (the latents now), ``i``, ``sigma`` (``sigmas[i]``) and ``denoised`` (the step's
 guided clean estimate, in forward frame order); it may return replacement latents. Each ``*_step``
@@ -32,6 +34,8 @@ from typing import ClassVar
 
 import torch
 
+from .protocol import CHAIN_SAMPLERS
+
 Denoiser = Callable[[torch.Tensor, int, str], tuple[torch.Tensor, torch.Tensor]]
 NoiseLike = Callable[[torch.Tensor], torch.Tensor]
 StepCallback = Callable[[dict], "torch.Tensor | None"]
@@ -48,11 +52,29 @@ def R(x: torch.Tensor) -> torch.Tensor:
     return x.flip(1)
 
 
+def P_K(x0: torch.Tensor, keys: dict[int, torch.Tensor]) -> torch.Tensor:
+    """DDS hard constraint on a set of frames: each frame ``k`` of the clean estimate becomes its
+    key latent ``keys[k]``."""
+    x0 = x0.clone()
+    for k, z in keys.items():
+        x0[:, k] = z
+    return x0
+
+
 def P(x0: torch.Tensor, k: int, z: torch.Tensor) -> torch.Tensor:
     """DDS hard constraint: frame ``k`` of the clean estimate becomes the keyframe latent ``z``."""
-    x0 = x0.clone()
-    x0[:, k] = z
-    return x0
+    return P_K(x0, {k: z})
+
+
+def forward_keys(z_end: torch.Tensor, z_inner: dict | None, last: int) -> dict[int, torch.Tensor]:
+    """The keys the forward path (conditioned on the start) pins: every key but frame 0."""
+    return {**(z_inner or {}), last: z_end}
+
+
+def backward_keys(z_start: torch.Tensor, z_inner: dict | None, last: int) -> dict[int, torch.Tensor]:
+    """The keys the backward path (conditioned on the end, frames reversed) pins, in its own frame
+    order: every key but the end."""
+    return {**{last - k: z for k, z in (z_inner or {}).items()}, last: z_start}
 
 
 def euler(x: torch.Tensor, x0: torch.Tensor, x0_dir: torch.Tensor, sigma, sigma_next) -> torch.Tensor:
@@ -119,22 +141,22 @@ def sample_forward(denoise, x, sigmas, *, min_guidance, max_guidance, callback=N
 # vibid: one bidirectional step, CFG++ with DDS in each direction
 
 
-def vibid_step(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like):
+def vibid_step(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like, z_inner=None):
     """Returns x and the backward half's clean estimate (with its DDS), in forward order."""
     sigma, sigma_next = _sigma_pair(sigmas, i)
     last = x.shape[1] - 1
     x0_uncond, x0_cond = denoise(x, i, START)
-    x = euler(x, P(x0_cond, last, z_end), x0_uncond, sigma, sigma_next)
+    x = euler(x, P_K(x0_cond, forward_keys(z_end, z_inner, last)), x0_uncond, sigma, sigma_next)
     x = renoise(x, sigma, sigma_next, noise_like)
     y = R(x)
     y0_uncond, y0_cond = denoise(y, i, END)
-    y0 = P(y0_cond, last, z_start)
+    y0 = P_K(y0_cond, backward_keys(z_start, z_inner, last))
     return R(euler(y, y0, y0_uncond, sigma, sigma_next)), R(y0)
 
 
-def sample_vibid(denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+def sample_vibid(denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
     for i in range(len(sigmas) - 1):
-        x = _after_step(callback, i, sigmas, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like))
+        x = _after_step(callback, i, sigmas, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like, z_inner))
     return x
 
 
@@ -142,24 +164,31 @@ def sample_vibid(denoise, x, sigmas, *, z_start, z_end, noise_like, callback=Non
 # mpd: Motion Prior Distillation, the backward path rebuilt from the forward path's motion residuals
 
 
-def mpd_backward_x0(x: torch.Tensor, x0_cond: torch.Tensor, sigma, z_end: torch.Tensor) -> torch.Tensor:
+def mpd_backward_x0(x: torch.Tensor, x0_cond: torch.Tensor, sigma, z_end: torch.Tensor, z_inner=None) -> torch.Tensor:
     """The backward clean estimate in backward frame order, before its DDS constraint.
 
     Built exactly as the spec writes it: the forward noise estimate's frame-to-frame residuals,
-    reversed, accumulated from the end anchor. (Closed form: ``R(x0_cond + z_end - x0_cond[T-1])``.)"""
+    reversed, accumulated from the end anchor, and restarted at every inner key of a chain
+    (chains.md section 1). Closed form, in forward order: frames ``(k_j, k_j+1]`` take
+    ``x0_cond + z_j+1 - x0_cond[k_j+1]``; with two keys, ``R(x0_cond + z_end - x0_cond[T-1])``."""
+    last = x.shape[1] - 1
     eps_fwd = (x - x0_cond) / sigma
-    eps_end = (R(x)[:, :1] - z_end.unsqueeze(1)) / sigma
     d_eps = -R(eps_fwd[:, 1:] - eps_fwd[:, :-1])
-    eps_bwd = torch.cat([eps_end, eps_end + torch.cumsum(d_eps, dim=1)], dim=1)
+    anchors = sorted((last - k, z) for k, z in forward_keys(z_end, z_inner, last).items())  # backward order, 0 first
+    pieces = []
+    for (m, z), following in zip(anchors, [m for m, _ in anchors[1:]] + [last + 1]):
+        eps_anchor = (R(x)[:, m : m + 1] - z.unsqueeze(1)) / sigma
+        pieces += [eps_anchor, eps_anchor + torch.cumsum(d_eps[:, m : following - 1], dim=1)]
+    eps_bwd = torch.cat(pieces, dim=1)
     return R(x) - sigma * eps_bwd
 
 
-def mpd_block(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like) -> torch.Tensor:
+def mpd_block(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like, z_inner=None) -> torch.Tensor:
     """One MPD iteration: one UNet call on the forward path only; x returns to noise level s."""
     sigma, sigma_next = _sigma_pair(sigmas, i)
     last = x.shape[1] - 1
     x0_uncond, x0_cond = denoise(x, i, START)
-    x0_bwd = P(mpd_backward_x0(x, x0_cond, sigma, z_end), last, z_start)
+    x0_bwd = P(mpd_backward_x0(x, x0_cond, sigma, z_end, z_inner), last, z_start)
     y = euler(R(x), x0_bwd, R(x0_uncond), sigma, sigma_next)  # CFG++ direction from the forward uncond
     return renoise(R(y), sigma, sigma_next, noise_like)
 
@@ -168,13 +197,13 @@ def is_early_step(i: int, num_steps: int, gamma: float) -> bool:
     return i < gamma * num_steps
 
 
-def sample_mpd(denoise, x, sigmas, *, z_start, z_end, noise_like, gamma, iterations, callback=None):
+def sample_mpd(denoise, x, sigmas, *, z_start, z_end, noise_like, gamma, iterations, z_inner=None, callback=None):
     num_steps = len(sigmas) - 1
     for i in range(num_steps):
         if is_early_step(i, num_steps, gamma):
             for _ in range(iterations):
-                x = mpd_block(denoise, x, i, sigmas, z_start, z_end, noise_like)
-        x = _after_step(callback, i, sigmas, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like))
+                x = mpd_block(denoise, x, i, sigmas, z_start, z_end, noise_like, z_inner)
+        x = _after_step(callback, i, sigmas, vibid_step(denoise, x, i, sigmas, z_start, z_end, noise_like, z_inner))
     return x
 
 
@@ -290,8 +319,19 @@ class Sampler:
     uses_keyframe_targets: ClassVar[bool] = True  # needs z_start / z_end for DDS or MPD
     independent_augmentation_noise: ClassVar[bool] = True  # else one draw serves both keyframes
 
-    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
+        """``z_inner``: the inner keys of a chain, {window frame: latent}; only where ``takes_chains``."""
         raise NotImplementedError
+
+    @property
+    def takes_chains(self) -> bool:
+        """Pins keys inside the window (chains.md section 1): vibid and mpd. The others have no
+        hard constraint for them (trf, mpd-trf's late phase) or no end at all (forward)."""
+        return self.name in CHAIN_SAMPLERS
+
+    def check_keys(self, z_inner) -> None:
+        if z_inner and not self.takes_chains:
+            raise ValueError(f"the {self.name} sampler takes only two keys; use {' or '.join(CHAIN_SAMPLERS)} for chains")
 
     def denoising_steps(self, num_steps: int) -> int:
         """How many times ``callback`` is called: the progress total."""
@@ -317,7 +357,8 @@ class Forward(Sampler):
     min_guidance: float = 1.0
     max_guidance: float = 3.0
 
-    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
+        self.check_keys(z_inner)
         return sample_forward(denoise, x, sigmas, min_guidance=self.min_guidance, max_guidance=self.max_guidance, callback=callback)
 
     def unet_calls(self, num_steps):
@@ -330,8 +371,9 @@ class ViBiD(Sampler):
 
     name: ClassVar[str] = "vibid"
 
-    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
-        return sample_vibid(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, callback=callback)
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
+        return sample_vibid(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, z_inner=z_inner,
+                            callback=callback)
 
     def unet_calls(self, num_steps):
         return 2 * num_steps
@@ -348,10 +390,10 @@ class MPD(Sampler):
     gamma: float = 0.2
     iterations: int = 3
 
-    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
         return sample_mpd(
             denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like,
-            gamma=self.gamma, iterations=self.iterations, callback=callback,
+            gamma=self.gamma, iterations=self.iterations, z_inner=z_inner, callback=callback,
         )
 
     def early_steps(self, num_steps: int) -> int:
@@ -371,7 +413,8 @@ class MPDTRF(MPD):
     iterations: int = 1
     renoise_rounds: int = 3
 
-    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
+        self.check_keys(z_inner)
         return sample_mpd_trf(
             denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, gamma=self.gamma,
             iterations=self.iterations, renoise_rounds=self.renoise_rounds, callback=callback,
@@ -399,7 +442,8 @@ class TRF(Sampler):
     repeat_step_ratio: float = 0.8
     noise_scale_ratio: float = 1.0
 
-    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, callback=None):
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
+        self.check_keys(z_inner)
         return sample_trf(
             denoise, x, sigmas, noise_like=noise_like, min_guidance=self.min_guidance,
             max_guidance=self.max_guidance, jump_length=self.jump_length, jump_n_sample=self.jump_n_sample,

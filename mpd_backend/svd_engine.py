@@ -68,3 +68,91 @@ def generate_svd(pipe, start, end, params: dict, report, should_stop, preview_pa
         "model": {"source": params["model"], "folder": str(pipe.config._name_or_path), "num_frames": pipe.unet.config.num_frames},
         "timings": timings,
     }
+
+
+def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[str], params: dict, deciding: dict, report,
+                       should_stop, folder: Path, reuse=(), preview_path: Path | None = None) -> tuple[list, dict]:
+    """A chain of more than two keys (``shared/spec/chains.md``): the strip's frames, first key to
+    last, every key exact, and what to record. The keys are laid out in windows (``chain``), each
+    one SVD run with every key in it pinned; a window whose keys and parameters match one already
+    finished (in this job folder, in ``reuse`` folders, or earlier in this chain) is read back
+    instead of generated. Each key's residual against its generated frame is spread over its
+    neighbours (section 4). ``deciding``: the job's fingerprint, the parameters that decide a window."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from .chain import SegmentKind, is_cycle, plan_windows, segments, spread_residuals
+    from .job_folder import find_window, write_window
+    from .preview import write_preview
+    from .samplers import get_sampler
+    from .timing import frames_at
+
+    sampler = get_sampler(params["sampler"]).with_options(**params["sampler_options"])
+    num_frames = params["num_frames"] or pipe.unet.config.num_frames
+    chain_segments = segments(key_frames, [a == b for a, b in zip(hashes, hashes[1:])])
+    windows = plan_windows(key_frames, [s.kind for s in chain_segments], num_frames, is_cycle(hashes))
+    steps_per_window = sampler.denoising_steps(params["steps"])
+    total, done_steps, preview_s, generate_s = steps_per_window * len(windows), 0, 0.0, 0.0
+    t0 = key_frames[0]
+    out: dict[int, Image.Image] = {t - t0: image for t, image in zip(key_frames, images)}
+    for segment in chain_segments:
+        if segment.kind == SegmentKind.HOLD:
+            out.update({t - t0: images[segment.index] for t in range(segment.frame_a + 1, segment.frame_b)})
+
+    def on_step(pipeline, i, t, tensors):
+        nonlocal done_steps, preview_s
+        if should_stop():
+            raise JobCancelled()
+        done_steps += 1
+        report.progress("denoise", done_steps, total)
+        if preview_path is not None:
+            preview_s += write_preview(preview_path, tensors["denoised"])
+            elapsed = time.perf_counter() - started
+            report.preview(str(preview_path), done_steps, total, elapsed, elapsed / done_steps * (total - done_steps))
+        return tensors
+
+    report.log(f"{sampler.name} on {params['model']}: a chain of {len(key_frames)} keys in {len(windows)} windows of "
+               f"{num_frames} frames, {params['width']}x{params['height']}, {params['steps']} steps, seed {params['seed']}")
+    started = time.perf_counter()
+    record_windows = []
+    own = {k: v for k, v in deciding.items() if k not in ("keyframes", "frames", "num_frames")}
+    for index, window in enumerate(windows):
+        wanted = {**own, "num_frames": num_frames, "keys": [[k.position, hashes[k.key]] for k in window.keys]}
+        found = find_window([folder, *reuse], wanted)
+        if found is not None:
+            video = [Image.open(f).convert("RGB") for f in found]
+            done_steps += steps_per_window
+            report.progress("denoise", done_steps, total)
+        else:
+            first, *inner, last = window.keys
+            t1 = time.perf_counter()
+            video = pipe(
+                images[first.key], images[last.key], inner_keyframes={k.position: images[k.key] for k in inner},
+                sampler=sampler, height=params["height"], width=params["width"], num_frames=num_frames,
+                num_inference_steps=params["steps"], fps=params["fps"], motion_bucket_id=params["motion_bucket_id"],
+                noise_aug_strength=params["noise_aug_strength"], decode_chunk_size=params["decode_chunk_size"],
+                generator=torch.Generator("cpu").manual_seed(params["seed"]), callback_on_step_end=on_step,
+            ).frames[0]
+            generate_s += time.perf_counter() - t1
+            write_window(folder, index, video, wanted)
+        record_windows.append({**window.to_dict(), "reused": found is not None})
+        if should_stop():
+            raise JobCancelled()
+        resized = [frame.resize(images[0].size, resample=3) for frame in video]  # 3: bicubic
+        core = window.core
+        frames = range(window.frame_a, window.frame_b + 1)
+        arrays = [np.asarray(f, dtype=np.float32) for f in frames_at(resized, [window.position(t) for t in frames])]
+        residuals = [np.asarray(images[k.key], dtype=np.float32) - np.asarray(resized[k.position], dtype=np.float32) for k in core]
+        arrays = spread_residuals(arrays, [k.frame - window.frame_a for k in core], residuals)
+        for t, array in zip(frames, arrays):
+            out.setdefault(t - t0, Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8)))
+    return [out[t] for t in range(key_frames[-1] - t0 + 1)], {
+        "generated_frames": num_frames * sum(not w["reused"] for w in record_windows),
+        "windows": record_windows,
+        "segments": [{"frames": [s.frame_a, s.frame_b], "kind": s.kind.value} for s in chain_segments],
+        "settled": {"device": str(pipe.device), "dtype": str(pipe.dtype).removeprefix("torch."), "num_frames": num_frames,
+                    "offload": pipe.low_vram_mode},
+        "model": {"source": params["model"], "folder": str(pipe.config._name_or_path), "num_frames": pipe.unet.config.num_frames},
+        "timings": {"generate_s": generate_s, "preview_s": preview_s},
+    }

@@ -31,6 +31,12 @@ def fit_to_timeline(frames: list, wanted: int) -> list:
     times = resample_times(len(frames), wanted)
     if wanted <= len(frames):
         return [frames[round(t)] for t in times]
+    return frames_at(frames, times)
+
+
+def frames_at(frames: list, times: list[float]) -> list:
+    """The PIL frames at clip times ``times`` (generated-frame units): a whole time is that frame,
+    one between two generated frames is synthesised from the pair with optical flow."""
     from PIL import Image
 
     from .flow import FlowPair, as_array
