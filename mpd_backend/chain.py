@@ -21,12 +21,12 @@ Standard library only, but for ``spread_residuals`` and ``pop_ratios`` (numpy).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 MAX_SPAN_PER_FRAME = 2  # a window covers at most 2T timeline frames: about one synthesised frame per generated one
 
 
-class SegmentKind(str, Enum):
+class SegmentKind(StrEnum):
     GENERATE = "generate"
     HOLD = "hold"  # the two keys show the same image: it is held
     ADJACENT = "adjacent"  # keys on consecutive frames: nothing between them

@@ -20,8 +20,7 @@ import re
 from pathlib import Path
 
 from .errors import BackendError
-from .protocol import (CONTACT_SHEET, END_IMAGE, FRAMES_DIR, JOB_MANIFEST, JOB_REQUEST, PREVIEW_IMAGE, START_IMAGE, WINDOW_RECORD,
-                       WINDOWS_DIR, ErrorCode, frame_name)
+from .protocol import CONTACT_SHEET, END_IMAGE, FRAMES_DIR, JOB_MANIFEST, JOB_REQUEST, PREVIEW_IMAGE, START_IMAGE, WINDOW_RECORD, WINDOWS_DIR, ErrorCode, frame_name
 from .request import JobRequest, write_request
 
 
