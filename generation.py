@@ -260,6 +260,8 @@ class GenerationTask(Task):
                 state.message, state.hint = error.message, error.hint
             else:
                 state.message = f"The backend stopped without finishing: {self.worker.client.process.last_stderr()}"
+        elif shot.status == ShotStatus.REUSED and not state.strip_name:
+            state.message = f"{shot.name}: reused the earlier result ({self.frames.get(0, 0)} frames), already on the timeline."
         else:
             notes = f" Note: {'; '.join(self.notes)}." if self.notes else ""
             state.message = f"{state.strip_name}: {self.frames.get(0, 0)} frames imported.{notes}"

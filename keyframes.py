@@ -1,4 +1,4 @@
-"""Where the two keyframe images come from: the 3D scene, storyboard strips, or files."""
+"""Where the keyframe images come from: the 3D scene, storyboard strips, or files."""
 
 from __future__ import annotations
 
@@ -9,8 +9,33 @@ from pathlib import Path
 import bpy
 
 from . import compat
-from .core.shots import keyframes_around
+from .core.shots import keyframes_around, keys_in_range
 from .core.user_error import UserError
+
+
+def object_key_times(obj) -> set[float]:
+    """The times of every key on the object's animated channels."""
+    return {k.co[0] for fc in compat.action_fcurves(obj) for k in fc.keyframe_points}
+
+
+def scene_range(scene) -> tuple[int, int]:
+    """The preview range when it is on, else the scene's frame range."""
+    if scene.use_preview_range:
+        return scene.frame_preview_start, scene.frame_preview_end
+    return scene.frame_start, scene.frame_end
+
+
+def scene_chain_frames(context) -> tuple[list[int], str]:
+    """The keys of the active object inside the preview range (else the scene range), for one chain;
+    ([], why not) when there are fewer than two."""
+    obj = context.active_object
+    if obj is None:
+        return [], "no active object"
+    first, last = scene_range(context.scene)
+    frames = keys_in_range(object_key_times(obj), first, last)
+    if len(frames) < 2:
+        return [], f"{obj.name} has {len(frames)} keys in frames {first}-{last}"
+    return frames, f"{len(frames)} keys of {obj.name} in frames {first}-{last}"
 
 
 def auto_scene_frames(context) -> tuple[int, int, str]:
@@ -18,8 +43,7 @@ def auto_scene_frames(context) -> tuple[int, int, str]:
     else the explicit numbers in the settings. Returns (A, B, why)."""
     scene, obj = context.scene, context.active_object
     if obj is not None:
-        keys = {k.co[0] for fc in compat.action_fcurves(obj) for k in fc.keyframe_points}
-        around = keyframes_around(keys, scene.frame_current)
+        around = keyframes_around(object_key_times(obj), scene.frame_current)
         if around:
             return (*around, f"keys of {obj.name}")
     if scene.use_preview_range:
@@ -68,18 +92,27 @@ def selected_image_strips(scene) -> list:
     return sorted((s for s in compat.top_strips(editor) if s.select and s.type == "IMAGE"), key=lambda s: s.frame_final_start)
 
 
-def strip_keyframes(scene) -> tuple[str, str, int, int, str]:
-    """(start image, end image, A, B, shot) from two selected image strips: A is the first strip's last
-    frame and its last image; B is the second strip's first frame and its first image."""
+def strip_keyframes(scene) -> tuple[list[tuple[int, str]], str]:
+    """([(frame, image)], shot) from the selected image strips, in timeline order: the gaps between
+    them are filled. The first strip gives its last frame and image, the last its first; a strip
+    between gives both (held between them when it shows one image). Two strips: one gap."""
     strips = selected_image_strips(scene)
-    if len(strips) != 2:
-        raise UserError(f"Select exactly two image strips in the sequencer ({len(strips)} selected).")
-    first, second = strips
-    start, end = strip_image_path(first, first.elements[-1]), strip_image_path(second, second.elements[0])
-    for path in (start, end):
+    if len(strips) < 2:
+        raise UserError(f"Select at least two image strips in the sequencer ({len(strips)} selected).")
+    keys = [(strips[0].frame_final_end - 1, strip_image_path(strips[0], strips[0].elements[-1]))]
+    for strip in strips[1:-1]:
+        keys.append((strip.frame_final_start, strip_image_path(strip, strip.elements[0])))
+        if strip.frame_final_end - 1 > strip.frame_final_start:
+            keys.append((strip.frame_final_end - 1, strip_image_path(strip, strip.elements[-1])))
+    keys.append((strips[-1].frame_final_start, strip_image_path(strips[-1], strips[-1].elements[0])))
+    frames = [frame for frame, _ in keys]
+    if any(b <= a for a, b in zip(frames, frames[1:])):
+        raise UserError("The selected strips overlap in time: each must end before the next begins.")
+    for _, path in keys:
         if not Path(path).is_file():
             raise UserError(f"A strip's image file is missing: {path}")
-    return start, end, first.frame_final_end - 1, second.frame_final_start, f"{first.name}-{second.name}"
+    name = f"{strips[0].name}-{strips[1].name}" if len(strips) == 2 else f"{strips[0].name}-{strips[-1].name} chain"
+    return keys, name
 
 
 def file_keyframes(settings) -> tuple[str, str]:

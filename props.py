@@ -2,7 +2,7 @@
 (on the window manager, never saved)."""
 
 import bpy
-from bpy.props import CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from .core.states import EnvState, JobState, ModelState, ShotStatus, WorkerState, enum_items
 from .mpd_backend.protocol import DEFAULT_SAMPLER
@@ -25,6 +25,12 @@ class MPD_PG_settings(bpy.types.PropertyGroup):
     source: EnumProperty(name="Keyframes From", items=SOURCES, default="SCENE")
     frame_a: IntProperty(name="Frame A", description="The first keyframe; the strip starts here", default=1)
     frame_b: IntProperty(name="Frame B", description="The last keyframe; the strip ends here", default=25)
+    chain: BoolProperty(
+        name="Chain Through Keys",
+        description="3D Scene: every key of the active object inside the preview range (else the scene range) is a key "
+                    "of one strip, exact at each; off: frames A and B only",
+        default=True,
+    )
     start_image: StringProperty(name="Start Image", subtype="FILE_PATH")
     end_image: StringProperty(name="End Image", subtype="FILE_PATH")
     shot_name: StringProperty(name="Shot", description="Names the strip and the job folder; empty: from the frames")

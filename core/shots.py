@@ -1,15 +1,17 @@
 """Shots on the timeline: which frames, which keyframe images, which channel, which job folder.
 Standard library only.
 
-A Generate is one shot, a batch over markers one per pair of consecutive marker frames; each shot
-becomes a job folder with its request (``job.json``) written here, before the worker sees it."""
+A Generate is one shot, a batch over markers one chain through every marker (or one shot per pair
+of consecutive marker frames); each shot becomes a job folder with its request (``job.json``)
+written here, before the worker sees it. A shot with keys between its first and last is a chain
+(``shared/spec/chains.md``)."""
 
 from __future__ import annotations
 
 import glob
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..mpd_backend.request import JobRequest, Key, RequestError, validate, write_request
@@ -27,6 +29,36 @@ class Shot:
     status: ShotStatus = ShotStatus.QUEUED
     reason: str = ""
     job: str = ""  # the job folder
+    between: list[tuple[int, str]] = field(default_factory=list)  # a chain's inner keys: (frame, image)
+
+    @property
+    def key_frames(self) -> list[int]:
+        return [self.frame_a, *(frame for frame, _ in self.between), self.frame_b]
+
+    def use_images(self, images: dict[int, str]) -> None:
+        """Take each key's image from {frame: path} (the 3D scene rendered at the key frames)."""
+        self.start_image, self.end_image = images.get(self.frame_a, ""), images.get(self.frame_b, "")
+        self.between = [(frame, images.get(frame, "")) for frame, _ in self.between]
+
+
+def chain_shot(name: str, keys: list[tuple[int, str]]) -> Shot:
+    """One shot through every key (frame, image), in timeline order; two keys are a plain shot.
+    Adjacent keys are allowed inside a chain (nothing between them), but something must be filled."""
+    if len(keys) == 2:
+        check_gap(keys[0][0], keys[1][0])  # in the order given: B before A is an error, not a swap
+    keys = sorted(keys)
+    frames = [frame for frame, _ in keys]
+    if len(set(frames)) != len(frames):
+        raise UserError(f"Two keys stand on one frame: {frames}.")
+    if len(keys) < 2 or all(b - a < 2 for a, b in zip(frames, frames[1:])):
+        raise UserError(f"Keys at frames {frames}: there is no frame between them to fill.")
+    (frame_a, start), *between, (frame_b, end) = keys
+    return Shot(name, frame_a, frame_b, start, end, between=list(between))
+
+
+def keys_in_range(keys, first: int, last: int) -> list[int]:
+    """The distinct whole frames of ``keys`` (animation key times) from ``first`` to ``last``."""
+    return sorted({int(round(k)) for k in keys if first <= round(k) <= last})
 
 
 def check_gap(frame_a: int, frame_b: int) -> int:
@@ -64,9 +96,8 @@ def markers_in_use(markers, selected_only: bool) -> list[tuple[str, int]]:
     return [(name, frame) for name, frame, _ in markers]
 
 
-def plan_shots(markers) -> list[Shot]:
-    """Shots from (name, frame) markers. Markers on one frame are one keyframe (their names joined);
-    adjacent frames give a shot that is skipped, with the reason."""
+def markers_by_frame(markers) -> dict[int, list[str]]:
+    """{frame: names} of (name, frame) markers, in timeline order: markers on one frame are one key."""
     by_frame: dict[int, list[str]] = {}
     for name, frame in sorted(markers, key=lambda m: (m[1], m[0])):
         by_frame.setdefault(int(frame), []).append(name)
@@ -75,6 +106,13 @@ def plan_shots(markers) -> list[Shot]:
             f"A batch needs markers on at least 2 different frames ({len(markers)} markers on {len(by_frame)} frames).",
             "add markers (M in the timeline) at the keyframe poses",
         )
+    return by_frame
+
+
+def plan_shots(markers) -> list[Shot]:
+    """One shot per pair of consecutive marker frames (their names joined per frame); adjacent
+    frames give a shot that is skipped, with the reason."""
+    by_frame = markers_by_frame(markers)
     frames = sorted(by_frame)
     shots = []
     for a, b in zip(frames, frames[1:]):
@@ -85,9 +123,16 @@ def plan_shots(markers) -> list[Shot]:
     return shots
 
 
+def plan_chain(markers) -> Shot:
+    """One chain through the (name, frame) markers: markers on one frame are one key (their names
+    joined), the shot is named after every key."""
+    by_frame = markers_by_frame(markers)
+    return chain_shot("-".join("+".join(names) for names in by_frame.values()), [(frame, "") for frame in by_frame])
+
+
 def keyframe_frames(shots: list[Shot]) -> list[int]:
     """Every frame to render, once, for the shots that will run."""
-    return sorted({f for s in shots if s.status == ShotStatus.QUEUED for f in (s.frame_a, s.frame_b)})
+    return sorted({f for s in shots if s.status == ShotStatus.QUEUED for f in s.key_frames})
 
 
 def summary(shots: list[Shot]) -> str:
@@ -136,9 +181,9 @@ def earlier_jobs(root: Path, shot_name: str) -> list[str]:
 
 
 def shot_request(shot: Shot, options: dict, source: str, reuse: list[str]) -> JobRequest:
-    """The job request of a shot: its two keys at their timeline frames, and the job options."""
-    request = JobRequest(keys=(Key(shot.frame_a, shot.start_image), Key(shot.frame_b, shot.end_image)),
-                         reuse=tuple(reuse), shot=shot.name, source=source, **options)
+    """The job request of a shot: its keys at their timeline frames, and the job options."""
+    keys = (Key(shot.frame_a, shot.start_image), *(Key(f, image) for f, image in shot.between), Key(shot.frame_b, shot.end_image))
+    request = JobRequest(keys=keys, reuse=tuple(reuse), shot=shot.name, source=source, **options)
     try:
         validate(request)
     except RequestError as exc:

@@ -5,16 +5,16 @@ import bpy
 from bpy.props import BoolProperty
 
 from .. import generation
-from ..core.shots import keyframe_frames, markers_in_use, plan_shots
+from ..core.shots import keyframe_frames, markers_in_use, plan_chain, plan_shots
 from ..core.states import ShotStatus
 from ..core.user_error import UserError
 from ..keyframes import render_scene_frames
 
 
 class MPD_OT_batch_markers(bpy.types.Operator):
-    """Fill every gap between consecutive timeline markers (the selected ones, or all) in one run:
-    each marker's frame is rendered once, the worker keeps the model loaded for every shot, and a
-    re-run reuses the shots already done"""
+    """Fill the frames between the timeline markers (the selected ones, or all) as one strip, exact at
+    every marker and continuous through them; or one strip per gap. Each marker's frame is rendered
+    once, and a re-run reuses what is already done"""
 
     bl_idname = "mpd.batch_markers"
     bl_label = "Batch over Markers"
@@ -22,6 +22,11 @@ class MPD_OT_batch_markers(bpy.types.Operator):
 
     selected_only: BoolProperty(
         name="Selected Markers Only", description="Only the selected markers, when at least two are selected", default=True
+    )
+    per_shot: BoolProperty(
+        name="One Strip per Shot",
+        description="A separate strip for each gap between consecutive markers, instead of one chain through them all",
+        default=False,
     )
 
     @classmethod
@@ -33,19 +38,20 @@ class MPD_OT_batch_markers(bpy.types.Operator):
         markers = markers_in_use([(m.name, m.frame, m.select) for m in scene.timeline_markers], self.selected_only)
         staging = None
         try:
-            shots = plan_shots(markers)
+            shots = plan_shots(markers) if self.per_shot else [plan_chain(markers)]
             frames = keyframe_frames(shots)
             if not frames:
                 raise UserError("Every pair of markers is adjacent: there is no frame to fill.")
             staging = tempfile.mkdtemp(prefix="mpd_batch_keyframes_")
             renders = render_scene_frames(scene, frames, Path(staging))
             for shot in shots:
-                shot.start_image, shot.end_image = renders.get(shot.frame_a, ""), renders.get(shot.frame_b, "")
+                shot.use_images(renders)
             generation.start(context, shots, "MARKERS", staging, resume=True)
         except UserError as exc:
             generation.show_failure(context, exc, staging)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         runnable = sum(s.status == ShotStatus.QUEUED for s in shots)
-        self.report({"INFO"}, f"Batch: {runnable} shots queued ({len(frames)} keyframes rendered)")
+        what = f"{runnable} shots queued" if self.per_shot else f"one chain through {len(frames)} markers queued"
+        self.report({"INFO"}, f"Batch: {what} ({len(frames)} keyframes rendered)")
         return {"FINISHED"}

@@ -5,34 +5,39 @@ from pathlib import Path
 import bpy
 
 from .. import compat, generation
-from ..core.shots import Shot, check_gap
+from ..core.shots import Shot, chain_shot, check_gap
 from ..core.user_error import UserError
-from ..keyframes import file_keyframes, render_scene_frames, strip_keyframes
+from ..keyframes import file_keyframes, render_scene_frames, scene_chain_frames, strip_keyframes
+
+
+def scene_shot(context, frames: list[int], name: str) -> tuple[Shot, str]:
+    """A shot through the 3D scene rendered at ``frames``, and the temporary folder of the renders."""
+    shot = chain_shot(name, [(frame, "") for frame in frames])  # checked before rendering anything
+    staging = tempfile.mkdtemp(prefix="mpd_keyframes_")
+    try:
+        shot.use_images(render_scene_frames(context.scene, frames, Path(staging)))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return shot, staging
 
 
 def shot_from_settings(context) -> tuple[Shot, str | None]:
     """The shot the panel describes, its keyframe images ready; and the temporary folder of scene
     renders, if any. Raises UserError."""
     settings = context.scene.mpd_inbetween
-    frame_a, frame_b, name, staging = settings.frame_a, settings.frame_b, settings.shot_name, None
+    frame_a, frame_b, name = settings.frame_a, settings.frame_b, settings.shot_name
     if settings.source == "SCENE":
-        check_gap(frame_a, frame_b)  # before rendering anything
-        staging = tempfile.mkdtemp(prefix="mpd_keyframes_")
-        try:
-            renders = render_scene_frames(context.scene, (frame_a, frame_b), Path(staging))
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        start, end = renders[frame_a], renders[frame_b]
-        name = name or f"{context.scene.name}_{frame_a}-{frame_b}"
-    elif settings.source == "STRIPS":
-        start, end, frame_a, frame_b, strip_shot = strip_keyframes(compat.sequencer_scene(context))
-        name = name or strip_shot
-    else:
-        start, end = file_keyframes(settings)
-        name = name or f"{Path(start).stem}-{Path(end).stem}"
+        frames = scene_chain_frames(context)[0] if settings.chain else []
+        frames = frames or [frame_a, frame_b]
+        return scene_shot(context, frames, name or f"{context.scene.name}_{frames[0]}-{frames[-1]}")
+    if settings.source == "STRIPS":
+        keys, strip_shot = strip_keyframes(compat.sequencer_scene(context))
+        return chain_shot(name or strip_shot, keys), None
+    start, end = file_keyframes(settings)
+    name = name or f"{Path(start).stem}-{Path(end).stem}"
     check_gap(frame_a, frame_b)
-    return Shot(name, frame_a, frame_b, start, end), staging
+    return Shot(name, frame_a, frame_b, start, end), None
 
 
 class MPD_OT_generate(bpy.types.Operator):

@@ -6,7 +6,8 @@ from ..keyframes import strip_keyframes
 
 
 class MPD_OT_keyframes_from_strips(bpy.types.Operator):
-    """Use the two selected image strips as storyboard keyframes: the gap between them is filled"""
+    """Use the selected image strips as storyboard keyframes: the gaps between them are filled (more
+    than two make one chain)"""
 
     bl_idname = "mpd.keyframes_from_strips"
     bl_label = "Keyframes from Strips"
@@ -15,13 +16,14 @@ class MPD_OT_keyframes_from_strips(bpy.types.Operator):
     def execute(self, context):
         settings = context.scene.mpd_inbetween
         try:
-            start, end, frame_a, frame_b, shot = strip_keyframes(compat.sequencer_scene(context))
+            keys, shot = strip_keyframes(compat.sequencer_scene(context))
         except UserError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         settings.source = "STRIPS"
+        (frame_a, start), (frame_b, end) = keys[0], keys[-1]
         settings.start_image, settings.end_image = start, end
         settings.frame_a, settings.frame_b = frame_a, frame_b
         settings.shot_name = shot
-        self.report({"INFO"}, f"Keyframes {frame_a} and {frame_b} from the strips {shot}")
+        self.report({"INFO"}, f"Keyframes {', '.join(str(f) for f, _ in keys)} from the strips {shot}")
         return {"FINISHED"}

@@ -2,15 +2,36 @@ from pathlib import Path
 
 import bpy
 
-from .. import compat
+from .. import compat, generation
+from ..core.shots import chain_shot
+from ..core.user_error import UserError
 from ..mpd_backend.protocol import END_IMAGE, START_IMAGE
+from ..mpd_backend.request import RequestError, read_request
 from ..strips import RECORD_KEY
+from .generate import scene_shot
 
 
 def active_record(context):
     editor = compat.sequence_editor(compat.sequencer_scene(context), create=False)
     strip = editor.active_strip if editor else None
     return strip.get(RECORD_KEY) if strip else None
+
+
+def chain_from_record(context, record):
+    """A chain strip's shot again: the 3D scene rendered anew at its keys (3D scene, markers), else
+    the key images its job request names. Returns (shot, staging folder or None). Raises UserError."""
+    name, frames = record.get("shot", ""), list(record["key_frames"])
+    if record["source"] in ("SCENE", "MARKERS"):
+        return scene_shot(context, frames, name)
+    try:
+        request = read_request(Path(record["job"]))
+    except RequestError as exc:
+        raise UserError(exc.message, exc.hint) from None
+    keys = [(key.frame, str(request.key_path(j, Path(record["job"])))) for j, key in enumerate(request.keys)]
+    missing = [path for _, path in keys if not Path(path).is_file()]
+    if missing:
+        raise UserError(f"A key image of this chain is gone: {missing[0]}.")
+    return chain_shot(name, keys), None
 
 
 class MPD_OT_rerun(bpy.types.Operator):
@@ -40,10 +61,26 @@ class MPD_OT_rerun(bpy.types.Operator):
             settings.source = "FILES"
             settings.start_image, settings.end_image = str(job / START_IMAGE), str(job / END_IMAGE)
 
+    def run_chain(self, context) -> set:
+        record, staging = active_record(context), None
+        try:
+            shot, staging = chain_from_record(context, record)
+            generation.start(context, [shot], record["source"], staging)
+        except UserError as exc:
+            generation.show_failure(context, exc, staging)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Generating the chain {shot.name} again ({len(shot.key_frames)} keys)")
+        return {"FINISHED"}
+
     def execute(self, context):
         self.restore_settings(context)
+        if len(active_record(context).get("key_frames", ())) > 2:
+            return self.run_chain(context)
         return bpy.ops.mpd.generate()
 
     def invoke(self, context, event):
         self.restore_settings(context)
+        if len(active_record(context).get("key_frames", ())) > 2:
+            return self.run_chain(context)
         return bpy.ops.mpd.generate("INVOKE_DEFAULT")

@@ -25,10 +25,14 @@ def draw_inbetween_panel(layout, context):
     col = layout.column()
     col.prop(settings, "source")
     if settings.source == "SCENE":
-        row = col.row(align=True)
-        row.prop(settings, "frame_a")
-        row.prop(settings, "frame_b")
-        col.operator("mpd.keyframes_from_scene", text="Keys Around Current Frame", icon="KEYFRAME")
+        col.prop(settings, "chain")
+        chain = draw_scene_chain(col, context) if settings.chain else False
+        if not chain:
+            row = col.row(align=True)
+            row.prop(settings, "frame_a")
+            row.prop(settings, "frame_b")
+            col.operator("mpd.keyframes_from_scene", text="Keys Around Current Frame", icon="KEYFRAME")
+            col.label(text=f"Strip of {max(0, settings.frame_b - settings.frame_a + 1)} frames")
     elif settings.source == "STRIPS":
         col.operator("mpd.keyframes_from_strips", text="Use Selected Strips", icon="SEQ_STRIP_DUPLICATE")
         row = col.row(align=True)
@@ -41,7 +45,8 @@ def draw_inbetween_panel(layout, context):
         row = col.row(align=True)
         row.prop(settings, "frame_a")
         row.prop(settings, "frame_b")
-    col.label(text=f"Strip of {max(0, settings.frame_b - settings.frame_a + 1)} frames")
+    if settings.source != "SCENE":
+        col.label(text=f"Strip of {max(0, settings.frame_b - settings.frame_a + 1)} frames")
 
     col = layout.column()
     col.prop(settings, "shot_name")
@@ -50,6 +55,18 @@ def draw_inbetween_panel(layout, context):
     col.prop(settings, "steps")
 
     draw_job(layout, context)
+
+
+def draw_scene_chain(layout, context) -> bool:
+    """The chain a Generate will make from the 3D scene: its keys, or why frames A and B serve."""
+    from ..keyframes import scene_chain_frames
+
+    frames, why = scene_chain_frames(context)
+    if not frames:
+        layout.label(text=f"{why}: frames A and B", icon="INFO")
+        return False
+    layout.label(text=f"{why}: a strip of {frames[-1] - frames[0] + 1} frames", icon="KEYFRAME_HLT")
+    return True
 
 
 def draw_job(layout, context):

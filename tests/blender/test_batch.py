@@ -56,7 +56,7 @@ def test_three_shots_one_model_load_shared_markers_rendered_once(scene, prefs, r
     build_animated_scene(scene)
     # Two markers on frame 5 are one keyframe; 13 and 14 are adjacent: that shot is skipped.
     add_markers(scene, [("A", 1), ("B", 5), ("B2", 5), ("C", 9), ("D", 13), ("E", 14)])
-    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
     assert sorted(render_counter) == [1, 5, 9, 13]  # each needed marker frame rendered once
     state = wait_for_job()
     assert state.state == "DONE", state.message
@@ -75,7 +75,7 @@ def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs
     add_markers(scene, [("A", 1), ("B", 5), ("C", 9), ("D", 13)])
     scene.mpd_inbetween.steps = 10  # shot 2 must still be running when the worker is killed
 
-    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
     batch = generation_task()
     killed = []
 
@@ -91,7 +91,7 @@ def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs
     assert inbetween_strips(scene) == [(1, 5)]  # shot 2's half-written folder was not imported
     assert not (Path(batch.shots[1].job) / "manifest.json").exists()
 
-    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
     state = wait_for_job()
     assert state.state == "DONE", state.message
     assert shot_statuses(state) == [("A-B", "reused"), ("B-C", "done"), ("C-D", "done")]
@@ -121,7 +121,7 @@ def test_fewer_than_two_marker_frames_is_a_clear_message(scene, prefs, markers):
     build_animated_scene(scene)
     add_markers(scene, markers)
     with pytest.raises(RuntimeError, match="at least 2 different frames"):
-        bpy.ops.mpd.batch_markers()
+        bpy.ops.mpd.batch_markers(per_shot=True)
     assert not module("generation").busy()
 
 
@@ -129,7 +129,7 @@ def test_cancel_the_batch_within_seconds_and_keep_the_worker(scene, prefs):
     build_animated_scene(scene)
     add_markers(scene, [("A", 1), ("B", 5), ("C", 9)])
     scene.mpd_inbetween.steps = 400
-    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
     batch = generation_task()
     cancelled_at = []
 
@@ -148,7 +148,7 @@ def test_cancel_the_batch_within_seconds_and_keep_the_worker(scene, prefs):
 
     # The next run on the same worker is not taken for the cancelled one: it runs, and imports.
     scene.mpd_inbetween.steps = 2
-    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
     state = wait_for_job()
     assert state.state == "DONE", state.message
     assert shot_statuses(state) == [("A-B", "done"), ("B-C", "done")] and inbetween_strips(scene) == [(1, 5), (5, 9)]
