@@ -71,13 +71,15 @@ def generate_svd(pipe, start, end, params: dict, report, should_stop, preview_pa
 
 
 def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[str], params: dict, deciding: dict, report,
-                       should_stop, folder: Path, reuse=(), preview_path: Path | None = None) -> tuple[list, dict]:
+                       should_stop, folder: Path, reuse=(), preview_path: Path | None = None,
+                       spread_key_residuals: bool = True) -> tuple[list, dict]:
     """A chain of more than two keys (``shared/spec/chains.md``): the strip's frames, first key to
     last, every key exact, and what to record. The keys are laid out in windows (``chain``), each
     one SVD run with every key in it pinned; a window whose keys and parameters match one already
     finished (in this job folder, in ``reuse`` folders, or earlier in this chain) is read back
     instead of generated. Each key's residual against its generated frame is spread over its
-    neighbours (section 4). ``deciding``: the job's fingerprint, the parameters that decide a window."""
+    neighbours (section 4; ``spread_key_residuals=False`` only to measure what it does).
+    ``deciding``: the job's fingerprint, the parameters that decide a window."""
     import numpy as np
     import torch
     from PIL import Image
@@ -144,7 +146,8 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
         frames = range(window.frame_a, window.frame_b + 1)
         arrays = [np.asarray(f, dtype=np.float32) for f in frames_at(resized, [window.position(t) for t in frames])]
         residuals = [np.asarray(images[k.key], dtype=np.float32) - np.asarray(resized[k.position], dtype=np.float32) for k in core]
-        arrays = spread_residuals(arrays, [k.frame - window.frame_a for k in core], residuals)
+        if spread_key_residuals:
+            arrays = spread_residuals(arrays, [k.frame - window.frame_a for k in core], residuals)
         for t, array in zip(frames, arrays):
             out.setdefault(t - t0, Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8)))
     return [out[t] for t in range(key_frames[-1] - t0 + 1)], {
