@@ -57,11 +57,12 @@ bench-gpu:
 # Not part of make test: the flow engine now and before, and a cross-fade, against true frames of real
 # clips and Blender shots (docs/quality.md, quality.png, quality-middle.png). The shots are rendered
 # once into build/ (about 5 min); the comparison takes about 10 min on 2 cores.
-bench-quality: $(BACKEND)/.bench-installed $(BLENDER50)/.installed
+bench-quality: $(BACKEND)/.bench-installed $(BLENDER50)/.installed $(TINY_MODEL)/model_index.json
 	rm -rf build/ball-sequence
 	$(BLENDER50)/bin/python tools/render_sequence.py build/ball-sequence 33 >/dev/null
 	$(BLENDER50)/bin/python tools/render_shots.py build/shots 33 >/dev/null
 	$(BACKEND)/bin/python tools/bench_quality.py build/ball-sequence build/shots
+	$(BACKEND)/bin/python tools/bench_chains.py build/ball-sequence build/shots $(TINY_MODEL)
 
 $(BACKEND)/.bench-installed: $(BACKEND)/.installed requirements/bench.txt
 	$(BACKEND)/bin/python -m pip install -q -r requirements/bench.txt

@@ -57,11 +57,11 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
     along a Catmull-Rom curve through the neighbouring keys, its tangent at a key
     ``m_j = (t_j+1 - t_j) (P_j+1 - P_j-1) / (t_j+1 - t_j-1)`` from the flows to both neighbours, so
     speed is continuous through every key. At the chain's first and last key, or beside a hold, the
-    tangent is one-sided: that of the parabola through the key and the next two on its one side (so
-    an ease out of the first key is kept), or the straight line where the segment stands alone.
-    Holds repeat their key; a cycle's curve wraps around."""
+    tangent is one-sided, the chord's (the straight line): on the rendered shots of
+    docs/chains-quality.md it beat the parabola through the next two keys on every row. Holds repeat
+    their key; a cycle's curve wraps around."""
     from .chain import SegmentKind, is_cycle, segments
-    from .flow import FlowPair, as_array, backward_warp
+    from .flow import FlowPair, as_array
 
     cycle = is_cycle(hashes)
     chain_segments = segments(key_frames, [a == b for a, b in zip(hashes, hashes[1:])])
@@ -90,14 +90,8 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
             after = pair(j + 1) if cycle or j + 1 < n else None
             if before is not None:
                 dev_a = span * (this.flow01 - before.flow10) / (frame(j + 1) - frame(j - 1)) - this.flow01
-            elif after is not None:  # the chain's first segment: the parabola through keys j, j+1, j+2
-                beyond = backward_warp(after.flow01, this.flow01) * (span / (frame(j + 2) - frame(j + 1)))
-                dev_a = (this.flow01 - beyond) * span / (frame(j + 2) - frame(j))
             if after is not None:
                 dev_b = span * (after.flow01 - this.flow10) / (frame(j + 2) - frame(j)) + this.flow10
-            elif before is not None:  # the last segment: the parabola through keys j-1, j, j+1
-                beyond = backward_warp(before.flow10, this.flow10) * (span / (frame(j) - frame(j - 1)))
-                dev_b = (beyond - this.flow10) * span / (frame(j + 1) - frame(j - 1))
         for t in range(segment.frame_a + 1, segment.frame_b):
             if this is None:  # a hold
                 image = images[j]

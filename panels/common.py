@@ -120,13 +120,30 @@ def draw_cost(layout, context):
         return  # the flow engine runs: seconds, nothing to price
     settings, env = context.scene.mpd_inbetween, context.window_manager.mpd_env
     cost = job_cost(prefs.model_argument(), prefs.device, prefs.dtype, prefs.low_vram, env.report, settings.sampler,
-                    settings.steps, settings.width, settings.height)
+                    settings.steps, settings.width, settings.height, chain_key_frames(context))
     row = layout.row()
     row.label(text=cost.text, icon="TIME")
     if not cost.calibrated:
         row.operator("mpd.calibrate", text="Calibrate", icon="SETTINGS")
     if cost.warning:
         layout.label(text=cost.warning, icon="ERROR")
+
+
+def chain_key_frames(context) -> list[int]:
+    """The key frames a Generate will chain through (3D scene or storyboard strips), for its price."""
+    from .. import compat
+    from ..core.user_error import UserError
+    from ..keyframes import scene_chain_frames, strip_keyframes
+
+    settings = context.scene.mpd_inbetween
+    if settings.source == "SCENE" and settings.chain:
+        return scene_chain_frames(context)[0]
+    if settings.source == "STRIPS":
+        try:
+            return [frame for frame, _ in strip_keyframes(compat.sequencer_scene(context))[0]]
+        except UserError:
+            return []
+    return []
 
 
 def draw_worker(layout, worker):

@@ -115,3 +115,36 @@ def test_markers_in_use(shots):
     assert shots.markers_in_use(markers, selected_only=False) == [("A", 1), ("B", 5), ("C", 9), ("C2", 9)]
     one_frame = [("A", 1, True), ("A2", 1, True), ("B", 5, False)]  # selected, but on one frame: all of them
     assert shots.markers_in_use(one_frame, selected_only=True) == [("A", 1), ("A2", 1), ("B", 5)]
+
+
+def test_a_chain_shot_through_markers_and_its_request(shots, tmp_path):
+    import json
+
+    shot = shots.plan_chain([("C", 9), ("A", 1), ("B", 5), ("B2", 5), ("D", 10)])
+    assert (shot.name, shot.key_frames) == ("A-B+B2-C-D", [1, 5, 9, 10])  # 9-10 adjacent: fine inside a chain
+    shot.use_images({f: f"/r/{f}.png" for f in (1, 5, 9, 10)})
+    assert (shot.start_image, shot.between, shot.end_image) == ("/r/1.png", [(5, "/r/5.png"), (9, "/r/9.png")], "/r/10.png")
+    assert shots.keyframe_frames([shot]) == [1, 5, 9, 10]
+    path = shots.write_shot_job(tmp_path, shot, {"sampler": "mpd", "seed": 0}, "MARKERS")
+    assert [k["frame"] for k in json.loads(path.read_text())["keys"]] == [1, 5, 9, 10]
+    with pytest.raises(shots.UserError, match="takes only two keys"):
+        shots.write_shot_job(tmp_path, shot, {"sampler": "trf", "seed": 0}, "MARKERS")
+
+
+def test_chain_shots_refuse_what_cannot_be_filled(shots):
+    with pytest.raises(shots.UserError, match="no frame between them"):
+        shots.chain_shot("x", [(1, "a"), (2, "b"), (3, "c")])
+    with pytest.raises(shots.UserError, match="one frame"):
+        shots.chain_shot("x", [(1, "a"), (5, "b"), (5, "c")])
+    with pytest.raises(shots.UserError, match="must come after"):
+        shots.chain_shot("x", [(9, "a"), (5, "b")])  # two keys: B before A is an error, as before
+    assert shots.keys_in_range([0.0, 4.6, 9.0, 30.0, 9.0], 1, 12) == [5, 9]
+
+
+def test_a_chain_is_priced_as_its_windows(addon_package):
+    import importlib
+
+    job_cost = importlib.import_module("mpd_inbetween.core.job_cost")
+    assert job_cost.chain_windows([1, 25], 25) == 1
+    assert job_cost.chain_windows([0, 8, 16, 24, 32, 40, 48], 25) == 1
+    assert job_cost.chain_windows([0, 16, 32, 48, 64], 25) == 2
