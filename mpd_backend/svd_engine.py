@@ -20,41 +20,68 @@ def load_for(options: dict):
     return pipe
 
 
+class StepCallback:
+    """``callback_on_step_end`` for every denoising step of a job (all its windows): the cancel check,
+    progress over ``total`` steps, and the live preview at ``preview_path`` with the time to go."""
+
+    def __init__(self, report, should_stop, preview_path: Path | None, total: int):
+        self.report, self.should_stop, self.preview_path, self.total = report, should_stop, preview_path, total
+        self.done, self.preview_s, self.started = 0, 0.0, time.perf_counter()
+
+    def skip(self, steps: int) -> None:
+        """Steps not run (a reused window) still count towards the progress."""
+        self.done += steps
+        self.report.progress("denoise", self.done, self.total)
+
+    def __call__(self, pipeline, i, t, tensors):
+        from .preview import write_preview
+
+        if self.should_stop():
+            raise JobCancelled()
+        self.done += 1
+        self.report.progress("denoise", self.done, self.total)
+        if self.preview_path is not None:
+            self.preview_s += write_preview(self.preview_path, tensors["denoised"])
+            elapsed = time.perf_counter() - self.started
+            self.report.preview(str(self.preview_path), self.done, self.total, elapsed, elapsed / self.done * (self.total - self.done))
+        return tensors
+
+
+def run_pipeline(pipe, start, end, sampler, params: dict, num_frames: int | None, on_step: StepCallback, inner_keyframes=None) -> list:
+    """One SVD run with the resolved parameters: the generated PIL frames."""
+    import torch
+
+    return pipe(
+        start, end, inner_keyframes=inner_keyframes, sampler=sampler, height=params["height"], width=params["width"],
+        num_frames=num_frames, num_inference_steps=params["steps"], fps=params["fps"], motion_bucket_id=params["motion_bucket_id"],
+        noise_aug_strength=params["noise_aug_strength"], decode_chunk_size=params["decode_chunk_size"],
+        generator=torch.Generator("cpu").manual_seed(params["seed"]), callback_on_step_end=on_step,
+    ).frames[0]
+
+
+def run_record(pipe, params: dict, num_frames: int) -> dict:
+    """What the manifest keeps of the model and of what "auto" settled at."""
+    return {
+        "settled": {"device": str(pipe.device), "dtype": str(pipe.dtype).removeprefix("torch."), "num_frames": num_frames,
+                    "offload": pipe.low_vram_mode},
+        "model": {"source": params["model"], "folder": str(pipe.config._name_or_path), "num_frames": pipe.unet.config.num_frames},
+    }
+
+
 def generate_svd(pipe, start, end, params: dict, report, should_stop, preview_path: Path | None = None) -> tuple[list, dict]:
     """``params["frames"]`` images from ``start`` to ``end`` (resolved parameters: see
     ``request.resolved_parameters``), and what to record of the run. ``preview_path``: where each
     step's live preview goes (announced by a ``preview`` event)."""
-    import torch
-
-    from .preview import write_preview
     from .samplers import get_sampler
     from .timing import fit_to_timeline, resample_times
 
     sampler = get_sampler(params["sampler"]).with_options(**params["sampler_options"])
-    total, done_steps, preview_s = sampler.denoising_steps(params["steps"]), 0, 0.0
-
-    def on_step(pipeline, i, t, tensors):
-        nonlocal done_steps, preview_s
-        if should_stop():
-            raise JobCancelled()
-        done_steps += 1
-        report.progress("denoise", done_steps, total)
-        if preview_path is not None:
-            preview_s += write_preview(preview_path, tensors["denoised"])
-            elapsed = time.perf_counter() - t0
-            report.preview(str(preview_path), done_steps, total, elapsed, elapsed / done_steps * (total - done_steps))
-        return tensors
-
+    on_step = StepCallback(report, should_stop, preview_path, sampler.denoising_steps(params["steps"]))
     report.log(f"{sampler.name} on {params['model']}: {params['width']}x{params['height']}, {params['steps']} steps, "
                f"seed {params['seed']}, {pipe.device}, {pipe.dtype}")
     t0 = time.perf_counter()
-    video = pipe(
-        start, end, sampler=sampler, height=params["height"], width=params["width"], num_frames=params["num_frames"],
-        num_inference_steps=params["steps"], fps=params["fps"], motion_bucket_id=params["motion_bucket_id"],
-        noise_aug_strength=params["noise_aug_strength"], decode_chunk_size=params["decode_chunk_size"],
-        generator=torch.Generator("cpu").manual_seed(params["seed"]), callback_on_step_end=on_step,
-    ).frames[0]
-    timings = {"generate_s": time.perf_counter() - t0, "preview_s": preview_s}
+    video = run_pipeline(pipe, start, end, sampler, params, params["num_frames"], on_step)
+    timings = {"generate_s": time.perf_counter() - t0, "preview_s": on_step.preview_s}
     if should_stop():
         raise JobCancelled()
     t0 = time.perf_counter()
@@ -63,9 +90,7 @@ def generate_svd(pipe, start, end, params: dict, report, should_stop, preview_pa
     return frames, {
         "generated_frames": len(video),
         "time_map": resample_times(len(video), params["frames"]),
-        "settled": {"device": str(pipe.device), "dtype": str(pipe.dtype).removeprefix("torch."), "num_frames": len(video),
-                    "offload": pipe.low_vram_mode},
-        "model": {"source": params["model"], "folder": str(pipe.config._name_or_path), "num_frames": pipe.unet.config.num_frames},
+        **run_record(pipe, params, len(video)),
         "timings": timings,
     }
 
@@ -81,12 +106,10 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
     neighbours (section 4; ``spread_key_residuals=False`` only to measure what it does).
     ``deciding``: the job's fingerprint, the parameters that decide a window."""
     import numpy as np
-    import torch
     from PIL import Image
 
     from .chain import SegmentKind, is_cycle, plan_windows, segments, spread_residuals
     from .job_folder import find_window, write_window
-    from .preview import write_preview
     from .samplers import get_sampler
     from .timing import frames_at
 
@@ -95,28 +118,15 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
     chain_segments = segments(key_frames, [a == b for a, b in zip(hashes, hashes[1:])])
     windows = plan_windows(key_frames, [s.kind for s in chain_segments], num_frames, is_cycle(hashes))
     steps_per_window = sampler.denoising_steps(params["steps"])
-    total, done_steps, preview_s, generate_s = steps_per_window * len(windows), 0, 0.0, 0.0
+    on_step, generate_s = StepCallback(report, should_stop, preview_path, steps_per_window * len(windows)), 0.0
     t0 = key_frames[0]
     out: dict[int, Image.Image] = {t - t0: image for t, image in zip(key_frames, images)}
     for segment in chain_segments:
         if segment.kind == SegmentKind.HOLD:
             out.update({t - t0: images[segment.index] for t in range(segment.frame_a + 1, segment.frame_b)})
 
-    def on_step(pipeline, i, t, tensors):
-        nonlocal done_steps, preview_s
-        if should_stop():
-            raise JobCancelled()
-        done_steps += 1
-        report.progress("denoise", done_steps, total)
-        if preview_path is not None:
-            preview_s += write_preview(preview_path, tensors["denoised"])
-            elapsed = time.perf_counter() - started
-            report.preview(str(preview_path), done_steps, total, elapsed, elapsed / done_steps * (total - done_steps))
-        return tensors
-
     report.log(f"{sampler.name} on {params['model']}: a chain of {len(key_frames)} keys in {len(windows)} windows of "
                f"{num_frames} frames, {params['width']}x{params['height']}, {params['steps']} steps, seed {params['seed']}")
-    started = time.perf_counter()
     record_windows = []
     own = {k: v for k, v in deciding.items() if k not in ("keyframes", "frames", "num_frames")}
     for index, window in enumerate(windows):
@@ -124,18 +134,12 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
         found = find_window([folder, *reuse], wanted)
         if found is not None:
             video = [Image.open(f).convert("RGB") for f in found]
-            done_steps += steps_per_window
-            report.progress("denoise", done_steps, total)
+            on_step.skip(steps_per_window)
         else:
             first, *inner, last = window.keys
             t1 = time.perf_counter()
-            video = pipe(
-                images[first.key], images[last.key], inner_keyframes={k.position: images[k.key] for k in inner},
-                sampler=sampler, height=params["height"], width=params["width"], num_frames=num_frames,
-                num_inference_steps=params["steps"], fps=params["fps"], motion_bucket_id=params["motion_bucket_id"],
-                noise_aug_strength=params["noise_aug_strength"], decode_chunk_size=params["decode_chunk_size"],
-                generator=torch.Generator("cpu").manual_seed(params["seed"]), callback_on_step_end=on_step,
-            ).frames[0]
+            video = run_pipeline(pipe, images[first.key], images[last.key], sampler, params, num_frames, on_step,
+                                 {k.position: images[k.key] for k in inner})
             generate_s += time.perf_counter() - t1
             write_window(folder, index, video, wanted)
         record_windows.append({**window.to_dict(), "reused": found is not None})
@@ -154,8 +158,6 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
         "generated_frames": num_frames * sum(not w["reused"] for w in record_windows),
         "windows": record_windows,
         "segments": [{"frames": [s.frame_a, s.frame_b], "kind": s.kind.value} for s in chain_segments],
-        "settled": {"device": str(pipe.device), "dtype": str(pipe.dtype).removeprefix("torch."), "num_frames": num_frames,
-                    "offload": pipe.low_vram_mode},
-        "model": {"source": params["model"], "folder": str(pipe.config._name_or_path), "num_frames": pipe.unet.config.num_frames},
-        "timings": {"generate_s": generate_s, "preview_s": preview_s},
+        **run_record(pipe, params, num_frames),
+        "timings": {"generate_s": generate_s, "preview_s": on_step.preview_s},
     }
