@@ -145,6 +145,7 @@ def write_window(folder: Path, index: int, frames, fingerprint: dict) -> None:
     """One chain window's generated frames (PNG, lossless) and its ``window.json``, written last."""
     window = Path(folder) / WINDOWS_DIR / f"{index:02d}"
     window.mkdir(parents=True, exist_ok=True)
+    (window / WINDOW_RECORD).unlink(missing_ok=True)  # an earlier attempt's record never vouches for new frames
     names = []
     for n, frame in enumerate(frames):
         frame.save(window / frame_name(n))

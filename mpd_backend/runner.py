@@ -71,7 +71,7 @@ def keyframe_hashes(request: JobRequest, hashes: list[str]) -> dict:
 
 
 def hold_notes(request: JobRequest, hashes: list[str]) -> list[str]:
-    """Chains: the frames between two identical consecutive keys hold that image (chains.md section 5)."""
+    """A chain's frames between two identical consecutive keys hold that image (chains.md section 5)."""
     frames = [key.frame for key in request.keys]
     return [f"frames {a}-{b} hold one image (two identical keys): nothing was generated there"
             for (a, b), same in zip(zip(frames, frames[1:]), (x == y for x, y in zip(hashes, hashes[1:]))) if same and b - a > 1]
@@ -191,11 +191,12 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
             discard_request_folder(folder)
             return JobResult(earlier, len(read_manifest(earlier.parent)["frames"]), reused=True)
     claim_job_folder(folder)
-    notes += hold_notes(request, plan.hashes)
+    chain = len(request.keys) > 2  # two keys run exactly as before chains, identical ones included
+    if chain:
+        notes += hold_notes(request, plan.hashes)
     for note in notes:
         report.note(note)
     write_keyframes(folder, start, end)
-    chain = len(request.keys) > 2
 
     t0 = time.perf_counter()
     if engine == "flow":
