@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ..mpd_backend.chain import SegmentKind, plan_windows
 from ..mpd_backend.estimate import estimate_job, find_calibration, format_estimate, memory_warning
 
 
@@ -36,14 +35,6 @@ def free_memory_gib(report: dict, device: str) -> float | None:
     return None
 
 
-def chain_windows(key_frames: list[int], num_frames: int) -> int:
-    """How many SVD runs a chain of keys at ``key_frames`` takes (as if no key were held)."""
-    if len(key_frames) <= 2:
-        return 1
-    kinds = [SegmentKind.GENERATE if b - a > 1 else SegmentKind.ADJACENT for a, b in zip(key_frames, key_frames[1:])]
-    return len(plan_windows(key_frames, kinds, num_frames))
-
-
 def job_cost(model: str, device: str, dtype: str, low_vram: bool, report_json: str, sampler: str, steps: int,
              width: int, height: int, key_frames: list[int] = ()) -> JobCost:
     """The estimate for these settings; ``steps``, ``width``, ``height`` 0 mean the defaults;
@@ -57,11 +48,8 @@ def job_cost(model: str, device: str, dtype: str, low_vram: bool, report_json: s
     if calibration is None:
         return JobCost(f"No estimate yet for {device} ({dtype}): calibrate once")
     try:
-        estimate = estimate_job(calibration, sampler, steps or None, width or 1024, height or 576, offload=offload)
+        estimate = estimate_job(calibration, sampler, steps or None, width or 1024, height or 576, offload=offload,
+                                key_frames=list(key_frames))
     except (KeyError, ValueError) as exc:
         return JobCost(f"No estimate: {exc}", calibrated=True)
-    windows = chain_windows(list(key_frames), calibration["num_frames"])
-    text = format_estimate({**estimate, "seconds": estimate["seconds"] * windows})
-    if windows > 1:
-        text += f" ({windows} windows)"
-    return JobCost(text, memory_warning(estimate, free_memory_gib(report, device), offload), calibrated=True)
+    return JobCost(format_estimate(estimate), memory_warning(estimate, free_memory_gib(report, device), offload), calibrated=True)

@@ -97,6 +97,12 @@ def key_positions(frames: list[int], num_frames: int) -> list[int] | None:
     return positions if all(b - a >= 2 for a, b in zip(positions, positions[1:])) else None
 
 
+def window_count(frames: list[int], num_frames: int) -> int:
+    """How many SVD runs a chain of keys at ``frames`` takes, priced before its images are known (no holds)."""
+    kinds = [SegmentKind.GENERATE if b - a > 1 else SegmentKind.ADJACENT for a, b in zip(frames, frames[1:])]
+    return len(plan_windows(frames, kinds, num_frames)) if len(frames) > 2 else 1
+
+
 def plan_windows(frames: list[int], kinds: list[SegmentKind], num_frames: int, cycle: bool = False) -> list[Window]:
     """The windows that cover every run of segments to generate (see the module's layout)."""
     n = len(frames) - 1

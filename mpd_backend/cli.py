@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--json", action="store_true", help="the calibration as one JSON object on stdout")
 
     est = commands.add_parser("estimate", help="the expected seconds and peak memory of a generate job (calibrates first if needed)")
+    est.add_argument("--key", action="append", default=[], metavar="FRAME=PATH",
+                     help="the keys of a chain, as for generate: priced as its SVD windows")
     est.add_argument("--start", help="start keyframe image (its size sets the default generation size)")
     est.add_argument("--end", help="end keyframe image")
     est.add_argument("--out", help=argparse.SUPPRESS)
@@ -290,8 +292,9 @@ def cmd_estimate(args) -> int:
         options = resolved_worker(args)
         if args.width and args.height:
             width, height = args.width, args.height
-        elif args.start:
-            width, height = generation_size(*read_keyframe(Path(args.start), "start").size)
+        elif args.start or args.key:
+            first = Path(args.start) if args.start else Path(min(parse_keys(args.key, "A chain").items())[1])
+            width, height = generation_size(*read_keyframe(first, "start").size)
         else:
             width, height = generation_size(1024, 576)
         calibration = find_calibration(options["model"], options["device"], options["dtype"], options["offload"])
@@ -300,7 +303,8 @@ def cmd_estimate(args) -> int:
             calibration = run_calibration(options, None, report)
         if args.sampler not in calibration["unet_calls"]:
             raise bad_input(f"Unknown sampler {args.sampler!r}.")
-        estimate = estimate_job(calibration, args.sampler, args.steps, width, height, args.num_frames, options["offload"])
+        estimate = estimate_job(calibration, args.sampler, args.steps, width, height, args.num_frames, options["offload"],
+                                sorted(parse_keys(args.key, "A chain")) if args.key else ())
     except (KeyboardInterrupt, Exception) as exc:
         err = JobCancelled() if isinstance(exc, KeyboardInterrupt) else explain_exception(exc)
         if isinstance(exc, ValueError) and not isinstance(exc, BackendError):

@@ -130,10 +130,13 @@ def counted_flops(coefficients: list[float], frames: int, width: int, height: in
 
 
 def estimate_job(calibration: dict, sampler: str, steps: int | None, width: int, height: int, frames: int | None = None,
-                 offload: bool = False) -> dict:
+                 offload: bool = False, key_frames: list[int] = ()) -> dict:
     """Seconds and peak memory of one SVD job from a calibration (``calibration.py``): the counted
     UNet evaluations (one CFG pair each) of the sampler at ``steps``, their FLOPs at this size over
-    the measured UNet speed, and the decode's FLOPs over the measured VAE speed."""
+    the measured UNet speed, and the decode's FLOPs over the measured VAE speed; a chain of keys at
+    ``key_frames`` runs that once per window (``chain.window_count``), at the same peak."""
+    from .chain import window_count
+
     frames = frames or calibration["num_frames"]
     steps = steps or calibration["default_steps"][sampler]
     evaluations = calibration["unet_calls"][sampler].get(str(steps))
@@ -141,12 +144,13 @@ def estimate_job(calibration: dict, sampler: str, steps: int | None, width: int,
         raise ValueError(f"{steps} steps is outside the calibrated range for {sampler}")
     unet = evaluations * counted_flops(calibration["unet_pair_flops"], frames, width, height)
     decode = counted_flops(calibration["decode_flops"], frames, width, height)
-    seconds = unet / calibration["unet_flops_per_s"] + decode / calibration["decode_flops_per_s"] + calibration.get("fixed_s", 0.0)
+    windows = window_count(list(key_frames), frames) if len(key_frames) > 2 else 1
+    seconds = windows * (unet / calibration["unet_flops_per_s"] + decode / calibration["decode_flops_per_s"] + calibration.get("fixed_s", 0.0))
     bytes_per_value = {"float32": 4}.get(calibration["dtype"], 2)
     memory = estimate_gpu_memory_gib(width, height, frames, bytes_per_value, offload=offload, decode_chunk=2 if offload else 4,
                                      parallel_paths=sampler in ("trf", "mpd-trf"), weights_gib=calibration.get("weights_gib"))
     return {"seconds": seconds, "peak_gib": memory["peak_gib"], "memory": "RAM" if calibration["device"] == "cpu" else "GPU",
-            "unet_calls": evaluations, "tflop": (unet + decode) / 1e12, "device": calibration["device"],
+            "unet_calls": windows * evaluations, "tflop": windows * (unet + decode) / 1e12, "windows": windows, "device": calibration["device"],
             "device_name": calibration.get("device_name", ""), "dtype": calibration["dtype"]}
 
 
@@ -164,7 +168,8 @@ def format_duration(seconds: float) -> str:
 def format_estimate(estimate: dict) -> str:
     """``about 2 min 10 s, 9.6 GB`` (GB of the GPU's memory, or of RAM on the CPU)."""
     ram = " of RAM" if estimate["memory"] == "RAM" else ""
-    return f"about {format_duration(estimate['seconds'])}, {estimate['peak_gib']} GB{ram}"
+    windows = f" ({estimate['windows']} windows)" if estimate.get("windows", 1) > 1 else ""
+    return f"about {format_duration(estimate['seconds'])}, {estimate['peak_gib']} GB{ram}{windows}"
 
 
 def memory_warning(estimate: dict, free_gib: float | None, offload: bool) -> str | None:

@@ -68,3 +68,19 @@ def test_what_the_panel_says():
     warning = estimate.memory_warning(on_gpu, 11.5, offload=False)
     assert "11.5 GB is free" in warning and "Low VRAM" in warning and "width and height" in warning
     assert "Low VRAM" not in estimate.memory_warning(on_gpu, 11.5, offload=True)
+
+
+def test_a_chain_is_priced_as_its_windows(calibrated, keyframe_files):
+    cache, options, entry = calibrated
+    start, end = keyframe_files
+    keys = [arg for frame in (1, 5, 9, 13, 17) for arg in ("--key", f"{frame}={start if frame % 2 else end}")]
+    pair = json.loads(run_backend("estimate", *options, "--key", f"1={start}", "--key", f"9={end}", "--json",
+                                  env={"MPD_CACHE_DIR": str(cache)}).stdout)
+    result = run_backend("estimate", *options, *keys, "--json", env={"MPD_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    chain = json.loads(result.stdout)
+    assert (pair["windows"], chain["windows"]) == (1, 2)  # 17 frames over the tiny model's 8-frame windows
+    assert chain["unet_calls"] == 2 * pair["unet_calls"] and chain["seconds"] == pytest.approx(2 * pair["seconds"])
+    assert chain["peak_gib"] == pair["peak_gib"]
+    text = run_backend("estimate", *options, *keys, env={"MPD_CACHE_DIR": str(cache)}).stdout
+    assert "(2 windows)" in text

@@ -144,7 +144,8 @@ def test_chain_shots_refuse_what_cannot_be_filled(shots):
 def test_a_chain_is_priced_as_its_windows(addon_package):
     import importlib
 
-    job_cost = importlib.import_module("mpd_inbetween.core.job_cost")
-    assert job_cost.chain_windows([1, 25], 25) == 1
-    assert job_cost.chain_windows([0, 8, 16, 24, 32, 40, 48], 25) == 1
-    assert job_cost.chain_windows([0, 16, 32, 48, 64], 25) == 2
+    chain = importlib.import_module("mpd_inbetween.mpd_backend.chain")
+    assert chain.window_count([1, 25], 25) == 1
+    assert chain.window_count([0, 8, 16, 24, 32, 40, 48], 25) == 1
+    assert chain.window_count([0, 16, 32, 48, 64], 25) == 2
+    assert chain.window_count([0, 1, 2], 25) == 0  # nothing to generate
