@@ -229,7 +229,9 @@ def main() -> None:
         f"- Pop ratio at the interior keys: {tiny[True]['pop']:.2f} with the key residuals spread, {tiny[False]['pop']:.2f} "
         "without (the random VAE's round trip is far from the key image: the flash the residuals remove).",
         "- Two keys are the samplers of before, bit for bit: `tests/backend/test_chains.py::"
-        "test_two_keys_are_the_samplers_of_before_bit_for_bit`, and the golden latents of `tests/backend/test_pipeline.py`.",
+        "test_two_keys_are_the_samplers_of_before_bit_for_bit` (a fixed denoiser) and "
+        "`test_two_keys_on_the_tiny_model_are_the_outputs_of_before_bit_for_bit` (the pipeline on the tiny model), and the "
+        "golden latents of `tests/backend/test_pipeline.py`.",
         "",
         "## The window layout",
         "",

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from mpd_backend.chain import SegmentKind, WindowKey, is_cycle, key_positions, plan_windows, pop_ratios, segments, spread_residuals
 from mpd_backend.flow_engine import generate_flow, generate_flow_chain
 from mpd_backend.report import Reporter
-from mpd_backend.samplers import R, get_sampler, mpd_backward_x0
+from mpd_backend.samplers import MPD, R, ViBiD, get_sampler, mpd_backward_x0
 
 from . import two_key_reference as reference
 from .conftest import run_backend
@@ -112,6 +112,26 @@ def test_two_keys_are_the_samplers_of_before_bit_for_bit(latents):
         before = old(denoise, latents["x"].clone(), SIGMAS, noise_like=lambda t, g=generator: torch.randn(t.shape, generator=g), **keys)
         assert torch.equal(sample(name, denoise, latents["x"], keys), before), name
         assert torch.equal(sample(name, denoise, latents["x"], keys, z_inner={}), before), name
+
+
+class ReferenceMPD(MPD):
+    """The two-key mpd of before, as a sampler object the pipeline can run."""
+
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
+        return reference.sample_mpd(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like,
+                                    gamma=self.gamma, iterations=self.iterations)
+
+
+class ReferenceViBiD(ViBiD):
+    def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
+        return reference.sample_vibid(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like)
+
+
+@pytest.mark.parametrize("name, before", [("mpd", ReferenceMPD()), ("vibid", ReferenceViBiD())])
+def test_two_keys_on_the_tiny_model_are_the_outputs_of_before_bit_for_bit(pipe, keyframes, name, before):
+    run = lambda sampler: pipe(*keyframes, sampler=sampler, num_frames=8, height=64, width=64, num_inference_steps=3,  # noqa: E731
+                               generator=torch.Generator().manual_seed(5), output_type="latent").frames
+    assert torch.equal(run(name), run(before))
 
 
 def test_mpd_backward_estimate_restarts_at_every_key(latents):
