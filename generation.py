@@ -20,7 +20,7 @@ import bpy
 
 from . import background, compat, preferences, strips
 from .backend_setup import resolve_backend_python
-from .core.shots import Shot, safe_name, summary, write_shot_job
+from .core.shots import Shot, safe_name, shot_request, summary, write_shot_job
 from .core.states import JobState, ShotStatus, WorkerState
 from .core.tasks import Task
 from .core.user_error import UserError
@@ -79,6 +79,15 @@ def job_options(settings, prefs) -> dict:
         "offload": True if prefs.low_vram else None,  # None: the backend decides (on for GPUs under 16 GB)
         "offline": prefs.offline or not getattr(bpy.app, "online_access", True),
     }
+
+
+def check_shots(context, shots: list[Shot]) -> None:
+    """Refuse, before anything is rendered, shots whose requests the backend would refuse (e.g. a
+    chain with a sampler that takes two keys). Raises UserError."""
+    options = job_options(context.scene.mpd_inbetween, preferences.get(context))
+    for shot in shots:
+        if shot.status == ShotStatus.QUEUED:
+            shot_request(shot, options, "", [])
 
 
 # ----------------------------------------------------------------------------------------------

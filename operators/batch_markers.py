@@ -42,6 +42,7 @@ class MPD_OT_batch_markers(bpy.types.Operator):
             frames = keyframe_frames(shots)
             if not frames:
                 raise UserError("Every pair of markers is adjacent: there is no frame to fill.")
+            generation.check_shots(context, shots)
             staging = tempfile.mkdtemp(prefix="mpd_batch_keyframes_")
             renders = render_scene_frames(scene, frames, Path(staging))
             for shot in shots:

@@ -12,7 +12,8 @@ from ..keyframes import file_keyframes, render_scene_frames, scene_chain_frames,
 
 def scene_shot(context, frames: list[int], name: str) -> tuple[Shot, str]:
     """A shot through the 3D scene rendered at ``frames``, and the temporary folder of the renders."""
-    shot = chain_shot(name, [(frame, "") for frame in frames])  # checked before rendering anything
+    shot = chain_shot(name, [(frame, "") for frame in frames])
+    generation.check_shots(context, [shot])  # before rendering anything
     staging = tempfile.mkdtemp(prefix="mpd_keyframes_")
     try:
         shot.use_images(render_scene_frames(context.scene, frames, Path(staging)))

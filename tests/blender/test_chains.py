@@ -133,12 +133,15 @@ def test_several_storyboard_strips_make_one_chain_holding_a_long_board(scene, pr
         [3, 8, 10, 15]] * 2
 
 
-def test_a_chain_with_a_two_key_sampler_is_refused_with_a_report(scene, prefs):
+def test_a_chain_with_a_two_key_sampler_is_refused_before_rendering(scene, prefs, render_counter):  # noqa: F811
     cube = build_animated_scene(scene)
     key_the_cube(cube, {1: -1.5, 5: 0.0, 9: 1.2})
     add_markers(scene, MARKERS[:3])
     scene.mpd_inbetween.sampler = "trf"
     with pytest.raises(RuntimeError, match="takes only two keys"):
         bpy.ops.mpd.batch_markers()
-    assert not inbetween_strips(scene)
+    scene.mpd_inbetween.source = "SCENE"
+    with pytest.raises(RuntimeError, match="use mpd or vibid"):
+        bpy.ops.mpd.generate()
+    assert not render_counter and not inbetween_strips(scene)
     assert bpy.context.window_manager.mpd_job.state == "FAILED"
