@@ -95,15 +95,16 @@ def selected_image_strips(scene) -> list:
 def strip_keyframes(scene) -> tuple[list[tuple[int, str]], str]:
     """([(frame, image)], shot) from the selected image strips, in timeline order: the gaps between
     them are filled. The first strip gives its last frame and image, the last its first; a strip
-    between gives both (held between them when it shows one image). Two strips: one gap."""
+    between gives its first and last frame when it holds one image (held between them), else every
+    frame it shows, so its own images stay. Two strips: one gap."""
     strips = selected_image_strips(scene)
     if len(strips) < 2:
         raise UserError(f"Select at least two image strips in the sequencer ({len(strips)} selected).")
     keys = [(strips[0].frame_final_end - 1, strip_image_path(strips[0], strips[0].elements[-1]))]
     for strip in strips[1:-1]:
-        keys.append((strip.frame_final_start, strip_image_path(strip, strip.elements[0])))
-        if strip.frame_final_end - 1 > strip.frame_final_start:
-            keys.append((strip.frame_final_end - 1, strip_image_path(strip, strip.elements[-1])))
+        first, last = strip.frame_final_start, strip.frame_final_end - 1
+        frames = range(first, last + 1) if len(strip.elements) > 1 else sorted({first, last})
+        keys += [(frame, strip_image_path(strip, strip.strip_elem_from_frame(frame))) for frame in frames]
     keys.append((strips[-1].frame_final_start, strip_image_path(strips[-1], strips[-1].elements[0])))
     frames = [frame for frame, _ in keys]
     if any(b <= a for a, b in zip(frames, frames[1:])):

@@ -101,14 +101,17 @@ def test_the_3d_scene_chains_every_key_of_the_active_object_in_range(scene, pref
 
 
 def test_several_storyboard_strips_make_one_chain_holding_a_long_board(scene, prefs, tmp_path):
-    boards = [write_png(tmp_path / f"board{n}.png", 64, 64, rgb) for n, rgb in enumerate([(0.8, 0.2, 0.1), (0.1, 0.6, 0.2), (0.1, 0.2, 0.8)])]
+    colours = [(0.8, 0.2, 0.1), (0.1, 0.6, 0.2), (0.1, 0.2, 0.8), (0.6, 0.6, 0.1), (0.5, 0.1, 0.5)]
+    boards = [write_png(tmp_path / f"board{n}.png", 64, 64, rgb) for n, rgb in enumerate(colours)]
     editor = scene.sequence_editor_create()
     strips = editor.strips if hasattr(editor, "strips") else editor.sequences
     first = strips.new_image(name="Board 1", filepath=str(boards[0]), channel=1, frame_start=1, fit_method="FIT")
     first.frame_final_duration = 3  # frames 1-3
     middle = strips.new_image(name="Board 2", filepath=str(boards[1]), channel=1, frame_start=8, fit_method="FIT")
     middle.frame_final_duration = 3  # frames 8-10: held
-    strips.new_image(name="Board 3", filepath=str(boards[2]), channel=1, frame_start=15, fit_method="FIT")
+    sequence = strips.new_image(name="Board 3", filepath=str(boards[2]), channel=1, frame_start=15, fit_method="FIT")
+    sequence.elements.append(boards[3].name)  # frames 15-16: two images of its own, kept
+    strips.new_image(name="Board 4", filepath=str(boards[4]), channel=1, frame_start=20, fit_method="FIT")
     for s in strips:
         s.select = True
     scene.mpd_inbetween.source = "STRIPS"
@@ -116,13 +119,14 @@ def test_several_storyboard_strips_make_one_chain_holding_a_long_board(scene, pr
     state = wait_for_job()
     assert state.state == "DONE", state.message
     strip = the_inbetween(scene)
-    assert (strip.frame_final_start, len(strip.elements), strip.channel) == (3, 13, 2)
-    assert strip.name == "Inbetween Board 1-Board 3 chain"
+    assert (strip.frame_final_start, len(strip.elements), strip.channel) == (3, 18, 2)
+    assert strip.name == "Inbetween Board 1-Board 4 chain"
     manifest = manifest_of(strip)
-    assert [k["frame"] for k in manifest["keys"]] == [3, 8, 10, 15]
-    assert [s["kind"] for s in manifest["segments"]] == ["generate", "hold", "generate"]
+    assert [k["frame"] for k in manifest["keys"]] == [3, 8, 10, 15, 16, 20]
+    assert [s["kind"] for s in manifest["segments"]] == ["generate", "hold", "generate", "adjacent", "generate"]
     job = Path(strip["mpd_inbetween"]["job"])
     assert pixels_of(job / manifest["frames"][9 - 3]) == pixels_of(job / manifest["frames"][8 - 3])  # held
+    assert pixels_of(job / manifest["frames"][16 - 3]) == pixels_of(boards[3])  # the sequence's own image
     assert any("hold one image" in note for note in manifest["notes"])
 
     # Re-run the chain strip: the same keys again, into a new strip.
@@ -130,7 +134,7 @@ def test_several_storyboard_strips_make_one_chain_holding_a_long_board(scene, pr
     assert bpy.ops.mpd.rerun() == {"FINISHED"}
     assert wait_for_job().state == "DONE"
     assert sorted(s["mpd_inbetween"]["key_frames"].to_list() for s in strips_of(scene) if s.name.startswith("Inbetween")) == [
-        [3, 8, 10, 15]] * 2
+        [3, 8, 10, 15, 16, 20]] * 2
 
 
 def test_a_chain_with_a_two_key_sampler_is_refused_before_rendering(scene, prefs, render_counter):  # noqa: F811
