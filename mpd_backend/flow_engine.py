@@ -67,13 +67,22 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
     chain_segments = segments(key_frames, [a == b for a, b in zip(hashes, hashes[1:])])
     n, period = len(key_frames) - 1, key_frames[-1] - key_frames[0]
     report.log(f"flow engine: a chain of {len(key_frames)} keys, {period + 1} frames at {images[0].size[0]}x{images[0].size[1]}")
-    t0 = time.perf_counter()
-    pairs = {s.index: FlowPair(as_array(images[s.index]), as_array(images[s.index + 1]))
-             for s in chain_segments if s.kind == SegmentKind.GENERATE}
-    flows_s = time.perf_counter() - t0
+    pairs: dict[int, FlowPair] = {}  # at most three at a time (and a cycle's first): memory stays flat in the chain's length
+    confidences: dict[int, float] = {}
+    flows_s = 0.0
 
     def pair(j: int):
-        return pairs.get(j % n if cycle else j)
+        """The flows of segment j (wrapped in a cycle), computed once; None for a hold or adjacent keys."""
+        nonlocal flows_s
+        j = j % n if cycle else j
+        if not 0 <= j < n or chain_segments[j].kind != SegmentKind.GENERATE:
+            return None
+        if j not in pairs:
+            t0 = time.perf_counter()
+            pairs[j] = FlowPair(as_array(images[j]), as_array(images[j + 1]))
+            confidences[j] = pairs[j].confidence
+            flows_s += time.perf_counter() - t0
+        return pairs[j]
 
     def frame(j: int) -> int:
         return key_frames[j % n] + period * (j // n) if cycle else key_frames[j]
@@ -83,7 +92,9 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
     t0 = time.perf_counter()
     for segment in chain_segments:
         j, span = segment.index, segment.frame_b - segment.frame_a
-        this = pairs.get(j)
+        for done_with in [k for k in pairs if k < j - 1 and not (cycle and k == 0)]:
+            del pairs[done_with]
+        this = pair(j)
         dev_a = dev_b = None
         if this is not None:
             before = pair(j - 1) if cycle or j > 0 else None
@@ -101,12 +112,12 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
             out[t - key_frames[0]] = image
             done += 1
             report.progress("interpolate", done, total)
-    confidence = min((p.confidence for p in pairs.values()), default=1.0)
-    note = confidence_note(confidence, f", the lowest of {len(pairs)} gaps")
+    confidence = min(confidences.values(), default=1.0)
+    note = confidence_note(confidence, f", the lowest of {len(confidences)} gaps")
     notes.append(note)
     report.note(note)
     return [out[t] for t in range(period + 1)], {
         "confidence": round(confidence, 3),
         "segments": [{"frames": [s.frame_a, s.frame_b], "kind": s.kind.value} for s in chain_segments],
-        "timings": {"flows_s": flows_s, "interpolate_s": time.perf_counter() - t0},
+        "timings": {"flows_s": flows_s, "interpolate_s": time.perf_counter() - t0 - flows_s},
     }
