@@ -119,11 +119,11 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
     windows = plan_windows(key_frames, [s.kind for s in chain_segments], num_frames, is_cycle(hashes))
     steps_per_window = sampler.denoising_steps(params["steps"])
     on_step, generate_s = StepCallback(report, should_stop, preview_path, steps_per_window * len(windows)), 0.0
-    t0 = key_frames[0]
-    out: dict[int, Image.Image] = {t - t0: image for t, image in zip(key_frames, images)}
+    origin = key_frames[0]
+    out: dict[int, Image.Image] = {t - origin: image for t, image in zip(key_frames, images)}
     for segment in chain_segments:
         if segment.kind == SegmentKind.HOLD:
-            out.update({t - t0: images[segment.index] for t in range(segment.frame_a + 1, segment.frame_b)})
+            out.update({t - origin: images[segment.index] for t in range(segment.frame_a + 1, segment.frame_b)})
 
     report.log(f"{sampler.name} on {params['model']}: a chain of {len(key_frames)} keys in {len(windows)} windows of "
                f"{num_frames} frames, {params['width']}x{params['height']}, {params['steps']} steps, seed {params['seed']}")
@@ -153,8 +153,8 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
         if spread_key_residuals:
             arrays = spread_residuals(arrays, [k.frame - window.frame_a for k in core], residuals)
         for t, array in zip(frames, arrays):
-            out.setdefault(t - t0, Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8)))
-    return [out[t] for t in range(key_frames[-1] - t0 + 1)], {
+            out.setdefault(t - origin, Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8)))
+    return [out[t] for t in range(key_frames[-1] - origin + 1)], {
         "generated_frames": num_frames * sum(not w["reused"] for w in record_windows),
         "windows": record_windows,
         "segments": [{"frames": [s.frame_a, s.frame_b], "kind": s.kind.value} for s in chain_segments],
