@@ -39,6 +39,9 @@ class Segment:
     frame_b: int
     kind: SegmentKind
 
+    def to_dict(self) -> dict:
+        return {"frames": [self.frame_a, self.frame_b], "kind": self.kind.value}
+
 
 def segments(frames: list[int], same_image: list[bool]) -> list[Segment]:
     """The chain's segments; ``same_image[j]``: keys j and j+1 show the same pixels."""
@@ -47,6 +50,11 @@ def segments(frames: list[int], same_image: list[bool]) -> list[Segment]:
         kind = SegmentKind.ADJACENT if b - a < 2 else SegmentKind.HOLD if same_image[j] else SegmentKind.GENERATE
         out.append(Segment(j, a, b, kind))
     return out
+
+
+def chain_segments(frames: list[int], hashes: list[str]) -> list[Segment]:
+    """The segments of keys at ``frames`` whose images have these content hashes."""
+    return segments(frames, [a == b for a, b in zip(hashes, hashes[1:])])
 
 
 def is_cycle(hashes: list[str]) -> bool:
@@ -69,7 +77,7 @@ class Window:
 
     @property
     def core(self) -> tuple[WindowKey, ...]:
-        return tuple(k for k in self.keys if self.first <= k.key <= self.last and self.frame_a <= k.frame <= self.frame_b)
+        return tuple(k for k in self.keys if self.frame_a <= k.frame <= self.frame_b)  # the keys are in frame order
 
     @property
     def frame_a(self) -> int:

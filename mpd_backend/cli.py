@@ -290,11 +290,11 @@ def cmd_estimate(args) -> int:
         if args.engine == "flow":
             raise bad_input("Estimates price the SVD engine; the flow engine needs no model and takes seconds.")
         options = resolved_worker(args)
+        keys = sorted(parse_keys(args.key, "A chain").items()) if args.key else []
         if args.width and args.height:
             width, height = args.width, args.height
-        elif args.start or args.key:
-            first = Path(args.start) if args.start else Path(min(parse_keys(args.key, "A chain").items())[1])
-            width, height = generation_size(*read_keyframe(first, "start").size)
+        elif args.start or keys:
+            width, height = generation_size(*read_keyframe(Path(args.start or keys[0][1]), "start").size)
         else:
             width, height = generation_size(1024, 576)
         calibration = find_calibration(options["model"], options["device"], options["dtype"], options["offload"])
@@ -304,7 +304,7 @@ def cmd_estimate(args) -> int:
         if args.sampler not in calibration["unet_calls"]:
             raise bad_input(f"Unknown sampler {args.sampler!r}.")
         estimate = estimate_job(calibration, args.sampler, args.steps, width, height, args.num_frames, options["offload"],
-                                sorted(parse_keys(args.key, "A chain")) if args.key else ())
+                                [frame for frame, _ in keys])
     except (KeyboardInterrupt, Exception) as exc:
         err = JobCancelled() if isinstance(exc, KeyboardInterrupt) else explain_exception(exc)
         if isinstance(exc, ValueError) and not isinstance(exc, BackendError):

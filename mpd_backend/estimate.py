@@ -144,7 +144,7 @@ def estimate_job(calibration: dict, sampler: str, steps: int | None, width: int,
         raise ValueError(f"{steps} steps is outside the calibrated range for {sampler}")
     unet = evaluations * counted_flops(calibration["unet_pair_flops"], frames, width, height)
     decode = counted_flops(calibration["decode_flops"], frames, width, height)
-    windows = window_count(list(key_frames), frames) if len(key_frames) > 2 else 1
+    windows = window_count(list(key_frames), frames)
     seconds = windows * (unet / calibration["unet_flops_per_s"] + decode / calibration["decode_flops_per_s"] + calibration.get("fixed_s", 0.0))
     bytes_per_value = {"float32": 4}.get(calibration["dtype"], 2)
     memory = estimate_gpu_memory_gib(width, height, frames, bytes_per_value, offload=offload, decode_chunk=2 if offload else 4,

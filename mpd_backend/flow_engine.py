@@ -60,11 +60,11 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
     tangent is one-sided, the chord's (the straight line): on the rendered shots of
     docs/chains-quality.md it beat the parabola through the next two keys on every row. Holds repeat
     their key; a cycle's curve wraps around."""
-    from .chain import SegmentKind, is_cycle, segments
+    from .chain import SegmentKind, chain_segments, is_cycle
     from .flow import FlowPair, as_array
 
     cycle = is_cycle(hashes)
-    chain_segments = segments(key_frames, [a == b for a, b in zip(hashes, hashes[1:])])
+    segments = chain_segments(key_frames, hashes)
     n, period = len(key_frames) - 1, key_frames[-1] - key_frames[0]
     report.log(f"flow engine: a chain of {len(key_frames)} keys, {period + 1} frames at {images[0].size[0]}x{images[0].size[1]}")
     pairs: dict[int, FlowPair] = {}  # at most three at a time (and a cycle's first): memory stays flat in the chain's length
@@ -75,7 +75,7 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
         """The flows of segment j (wrapped in a cycle), computed once; None for a hold or adjacent keys."""
         nonlocal flows_s
         j = j % n if cycle else j
-        if not 0 <= j < n or chain_segments[j].kind != SegmentKind.GENERATE:
+        if not 0 <= j < n or segments[j].kind != SegmentKind.GENERATE:
             return None
         if j not in pairs:
             t0 = time.perf_counter()
@@ -88,9 +88,9 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
         return key_frames[j % n] + period * (j // n) if cycle else key_frames[j]
 
     out = {t - key_frames[0]: image for t, image in zip(key_frames, images)}
-    total, done = sum(s.frame_b - s.frame_a - 1 for s in chain_segments if s.kind != SegmentKind.ADJACENT), 0
+    total, done = sum(s.frame_b - s.frame_a - 1 for s in segments if s.kind != SegmentKind.ADJACENT), 0
     t0 = time.perf_counter()
-    for segment in chain_segments:
+    for segment in segments:
         j, span = segment.index, segment.frame_b - segment.frame_a
         for done_with in [k for k in pairs if k < j - 1 and not (cycle and k == 0)]:
             del pairs[done_with]
@@ -118,6 +118,6 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
     report.note(note)
     return [out[t] for t in range(period + 1)], {
         "confidence": round(confidence, 3),
-        "segments": [{"frames": [s.frame_a, s.frame_b], "kind": s.kind.value} for s in chain_segments],
+        "segments": [s.to_dict() for s in segments],
         "timings": {"flows_s": flows_s, "interpolate_s": time.perf_counter() - t0 - flows_s},
     }

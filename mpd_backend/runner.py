@@ -72,9 +72,10 @@ def keyframe_hashes(request: JobRequest, hashes: list[str]) -> dict:
 
 def hold_notes(request: JobRequest, hashes: list[str]) -> list[str]:
     """A chain's frames between two identical consecutive keys hold that image (chains.md section 5)."""
-    frames = [key.frame for key in request.keys]
-    return [f"frames {a}-{b} hold one image (two identical keys): nothing was generated there"
-            for (a, b), same in zip(zip(frames, frames[1:]), (x == y for x, y in zip(hashes, hashes[1:]))) if same and b - a > 1]
+    from .chain import SegmentKind, chain_segments
+
+    return [f"frames {s.frame_a}-{s.frame_b} hold one image (two identical keys): nothing was generated there"
+            for s in chain_segments([key.frame for key in request.keys], hashes) if s.kind == SegmentKind.HOLD]
 
 
 def resolve_engine(options: dict, notes: list[str]) -> str:

@@ -108,20 +108,20 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
     import numpy as np
     from PIL import Image
 
-    from .chain import SegmentKind, is_cycle, plan_windows, segments, spread_residuals
+    from .chain import SegmentKind, chain_segments, is_cycle, plan_windows, spread_residuals
     from .job_folder import find_window, write_window
     from .samplers import get_sampler
     from .timing import frames_at
 
     sampler = get_sampler(params["sampler"]).with_options(**params["sampler_options"])
     num_frames = params["num_frames"] or pipe.unet.config.num_frames
-    chain_segments = segments(key_frames, [a == b for a, b in zip(hashes, hashes[1:])])
-    windows = plan_windows(key_frames, [s.kind for s in chain_segments], num_frames, is_cycle(hashes))
+    segments = chain_segments(key_frames, hashes)
+    windows = plan_windows(key_frames, [s.kind for s in segments], num_frames, is_cycle(hashes))
     steps_per_window = sampler.denoising_steps(params["steps"])
     on_step, generate_s = StepCallback(report, should_stop, preview_path, steps_per_window * len(windows)), 0.0
     origin = key_frames[0]
     out: dict[int, Image.Image] = {t - origin: image for t, image in zip(key_frames, images)}
-    for segment in chain_segments:
+    for segment in segments:
         if segment.kind == SegmentKind.HOLD:
             out.update({t - origin: images[segment.index] for t in range(segment.frame_a + 1, segment.frame_b)})
 
@@ -157,7 +157,7 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
     return [out[t] for t in range(key_frames[-1] - origin + 1)], {
         "generated_frames": num_frames * sum(not w["reused"] for w in record_windows),
         "windows": record_windows,
-        "segments": [{"frames": [s.frame_a, s.frame_b], "kind": s.kind.value} for s in chain_segments],
+        "segments": [s.to_dict() for s in segments],
         **run_record(pipe, params, num_frames),
         "timings": {"generate_s": generate_s, "preview_s": on_step.preview_s},
     }

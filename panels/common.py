@@ -24,15 +24,15 @@ def draw_inbetween_panel(layout, context):
 
     col = layout.column()
     col.prop(settings, "source")
+    chain = False  # the 3D scene's chain, when its keys serve instead of frames A and B
     if settings.source == "SCENE":
         col.prop(settings, "chain")
-        chain = draw_scene_chain(col, context) if settings.chain else False
+        chain = settings.chain and draw_scene_chain(col, context)
         if not chain:
             row = col.row(align=True)
             row.prop(settings, "frame_a")
             row.prop(settings, "frame_b")
             col.operator("mpd.keyframes_from_scene", text="Keys Around Current Frame", icon="KEYFRAME")
-            col.label(text=f"Strip of {max(0, settings.frame_b - settings.frame_a + 1)} frames")
     elif settings.source == "STRIPS":
         col.operator("mpd.keyframes_from_strips", text="Use Selected Strips", icon="SEQ_STRIP_DUPLICATE")
         row = col.row(align=True)
@@ -45,7 +45,7 @@ def draw_inbetween_panel(layout, context):
         row = col.row(align=True)
         row.prop(settings, "frame_a")
         row.prop(settings, "frame_b")
-    if settings.source != "SCENE":
+    if not chain:
         col.label(text=f"Strip of {max(0, settings.frame_b - settings.frame_a + 1)} frames")
 
     col = layout.column()
