@@ -322,3 +322,26 @@ def test_holds_cycles_and_adjacent_keys_on_the_flow_engine(tmp_path):
         assert np.array_equal(np.asarray(Image.open(out / m["frames"][t - 1]).convert("RGB")), held)
     assert any("frames 7-13 hold one image" in note for note in m["notes"])
     assert [s["kind"] for s in m["segments"]] == ["generate", "hold", "adjacent", "generate", "generate"]
+
+
+def test_key_residuals_take_the_flash_out_of_the_frames_next_to_a_key(pipe, tmp_path):
+    """The SVD chain with and without the residuals spread (chains.md section 4): the same keys, the
+    frames next to each inner key closer to it, and a lower pop ratio."""
+    from mpd_backend.runner import pixels_sha256
+    from mpd_backend.svd_engine import generate_svd_chain
+
+    keys = [0, 4, 8, 12]
+    images = [keyframe_disc(64, 64, 12 + 3 * t, 32) for t in keys]
+    params = {"sampler": "mpd", "sampler_options": {"gamma": 0.2, "iterations": 3}, "model": "tiny", "steps": 2, "seed": 0,
+              "width": 64, "height": 64, "num_frames": 8, "fps": 9, "motion_bucket_id": 127, "noise_aug_strength": 0.02,
+              "decode_chunk_size": None}
+    made = {}
+    for spread in (True, False):
+        frames, _ = generate_svd_chain(pipe, images, keys, [pixels_sha256(i) for i in images], params, {}, quiet(),
+                                       lambda: False, tmp_path / str(spread), spread_key_residuals=spread)
+        made[spread] = [np.asarray(f, dtype=np.float32) for f in frames]
+    for t in keys:
+        assert np.array_equal(made[True][t], made[False][t])
+    gap = lambda frames, t: np.abs(frames[t + 1] - frames[t]).mean() + np.abs(frames[t - 1] - frames[t]).mean()  # noqa: E731
+    assert all(gap(made[True], t) < gap(made[False], t) for t in keys[1:-1])
+    assert np.mean(pop_ratios(made[True], keys[1:-1])) < np.mean(pop_ratios(made[False], keys[1:-1]))
