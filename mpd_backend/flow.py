@@ -26,8 +26,13 @@ from PIL import Image
 
 FLOW_WIDTH = 1024  # flows are found at most this wide and scaled up: large frames gain nothing but time
 MATCH_WIDTH = 640  # feature matching needs only the dominant motions
-LOW_CONFIDENCE = 0.25  # below this the job's message names the SVD engine (docs/quality.md: where it loses to a dissolve)
-FUSE_MARGIN = 6.0  # a candidate replaces DIS's own flow only where it matches clearly better (error units 0-255, two windows)  # below this, the job's message names the SVD engine
+# Confidence below which the engine hedges: between UNSURE and CONFIDENT it mixes in a dissolve, at
+# UNSURE and below it gives one (docs/quality.md: there a placed guess loses to a dissolve).
+CONFIDENT = 0.5
+UNSURE = 0.2
+LOW_CONFIDENCE = CONFIDENT  # below this the job's message names the SVD engine: its frames are partly dissolved
+FUSE_MARGIN = 6.0  # a candidate replaces DIS's own flow only where it matches clearly better (error units 0-255, two windows)
+AGREEMENT = 16.0  # the two estimates of a spot are averaged where they differ by less than this (0-255, 5x5 mean)
 
 
 def _cv2():
@@ -169,10 +174,10 @@ def refine(gray0: np.ndarray, gray1: np.ndarray, flow: np.ndarray) -> np.ndarray
     return flow + residual
 
 
-def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Flows 0->1 and 1->0 at the frames' size (found at most FLOW_WIDTH wide); DIS alone unless
-    ``large_moves`` (about 2 s more per pair at 1024x576, worth it between keyframes, not between
-    neighbouring generated frames)."""
+def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Flows 0->1 and 1->0 at the frames' size (found at most FLOW_WIDTH wide), and DIS's own two
+    flows; DIS alone unless ``large_moves`` (about 2 s more per pair at 1024x576, worth it between
+    keyframes, not between neighbouring generated frames)."""
     cv2 = _cv2()
     h, w = rgb0.shape[:2]
     scale = min(1.0, FLOW_WIDTH / w)
@@ -183,7 +188,8 @@ def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True)
     rgb0, rgb1 = rgb0.astype(np.float32), rgb1.astype(np.float32)
     plain = [dis_flow(gray0, gray1), dis_flow(gray1, gray0)]
     if not large_moves:
-        return _full_size(plain, scale, (w, h))
+        plain = _full_size(plain, scale, (w, h))
+        return plain, plain
     motions = dominant_motions(gray0, gray1)
     fused = []
     for a, b, ga, gb, own, other, homographies in ((rgb0, rgb1, gray0, gray1, plain[0], plain[1], motions),
@@ -197,7 +203,8 @@ def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True)
         fused.append(fuse_candidates(a, b, [own, refine(ga, gb, choice)], [None, failing]))
     # The candidates can still explain less than DIS alone (a rotation seen as aliased shifts):
     # keep whichever pair of flows explains more of what changed.
-    return _full_size(max((plain, fused), key=lambda pair: explained_share(rgb0, rgb1, *pair)), scale, (w, h))
+    chosen = max((plain, fused), key=lambda pair: explained_share(rgb0, rgb1, *pair))
+    return _full_size(chosen, scale, (w, h)), _full_size(plain, scale, (w, h))
 
 
 def _full_size(flows: list[np.ndarray], scale: float, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -206,9 +213,12 @@ def _full_size(flows: list[np.ndarray], scale: float, size: tuple[int, int]) -> 
     return flows[0], flows[1]
 
 
-def explained_share(rgb0: np.ndarray, rgb1: np.ndarray, flow01: np.ndarray, flow10: np.ndarray) -> float:
+def explained_share(rgb0: np.ndarray, rgb1: np.ndarray, flow01: np.ndarray, flow10: np.ndarray,
+                    occlusions_excused: bool = False) -> float:
     """The share of the pixels that changed between the frames which the flows explain: forward and
-    backward agree and the colours match, averaged over both directions (1 when nothing changed)."""
+    backward agree and the colours match, averaged over both directions (1 when nothing changed).
+    ``occlusions_excused``: leave out the pixels that no pixel of the other frame maps onto (covered
+    there, so nothing can explain them): a large move uncovers and covers much, and is still found."""
     cv2 = _cv2()
     changed = cv2.blur(np.abs(rgb0 - rgb1).mean(axis=-1), (5, 5)) > 12
     if changed.mean() < 1e-3:
@@ -216,21 +226,34 @@ def explained_share(rgb0: np.ndarray, rgb1: np.ndarray, flow01: np.ndarray, flow
     shares = []
     for a, b, forward, backward in ((rgb0, rgb1, flow01, flow10), (rgb1, rgb0, flow10, flow01)):
         explained = (visibility(forward, backward) > 0) & (cv2.blur(_warp_error(a, b, forward), (5, 5)) < 12)
-        shares.append(explained[changed].mean())
+        counted = changed & ~(~_reached(backward) & ~explained) if occlusions_excused else changed
+        shares.append(explained[counted].sum() / max(counted.sum(), 1))
     return float(np.mean(shares))
+
+
+def _reached(flow_ba: np.ndarray) -> np.ndarray:
+    """Where some pixel of frame B lands, by ``flow_ba``, on frame A (a pixel's 3x3 neighbourhood)."""
+    cv2 = _cv2()
+    h, w = flow_ba.shape[:2]
+    target = np.rint(_grid(flow_ba.shape) + flow_ba).astype(np.int64)
+    inside = (target[..., 0] >= 0) & (target[..., 0] < w) & (target[..., 1] >= 0) & (target[..., 1] < h)
+    count = np.bincount((target[..., 1] * w + target[..., 0])[inside], minlength=h * w).reshape(h, w)
+    return cv2.dilate((count > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
 
 
 def _fill_holes(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Unknown pixels take the mean of the known ones nearby, in ever wider windows (normalised convolution)."""
     cv2 = _cv2()
-    out, have = values.copy(), known.astype(np.float32)
+    have = known.astype(np.float32)
+    out = values * have[..., None]  # zero where unknown, so a blur of it is the windows' sum of known values
     size = 3
-    while have.min() == 0 and size < 2 * max(values.shape[:2]):
+    missing = have == 0
+    while missing.any() and size < 2 * max(values.shape[:2]):
         weight = cv2.blur(have, (size, size))
-        mean = cv2.blur(out * have[..., None], (size, size)) / np.maximum(weight, 1e-6)[..., None]
-        new = (have == 0) & (weight > 0)
-        out[new] = mean[new]
-        have = np.maximum(have, new.astype(np.float32))
+        new = missing & (weight > 0)
+        out[new] = cv2.blur(out, (size, size))[new] / weight[new][:, None]
+        have[new] = 1
+        missing &= ~new
         size *= 3
     return out
 
@@ -268,20 +291,48 @@ def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.n
     return -(t * projected[..., :2] + projected[..., 2:]), cover
 
 
+def linear_inbetween(frame0: np.ndarray, frame1: np.ndarray, flow01: np.ndarray, flow10: np.ndarray,
+                     visible0: np.ndarray, visible1: np.ndarray, t: float) -> np.ndarray:
+    """The frame at ``t`` warped backwards along the flows scaled linearly (the Super SloMo
+    approximation), each keyframe weighted by time and by whether its pixels are seen in the other;
+    float32. Smooth where the flows are, soft where they fail: the engine's second estimate (and,
+    alone, the engine before issue 15)."""
+    flow_t0 = -(1 - t) * t * flow01 + t * t * flow10
+    flow_t1 = (1 - t) ** 2 * flow01 - t * (1 - t) * flow10
+    warped0 = backward_warp(frame0, flow_t0)
+    warped1 = backward_warp(frame1, flow_t1)
+    weight0 = (1 - t) * backward_warp(visible0, flow_t0)[..., None]
+    weight1 = t * backward_warp(visible1, flow_t1)[..., None]
+    total = weight0 + weight1
+    # Where neither keyframe sees the point, fall back to the time-weighted blend.
+    return np.where(total > 1e-3, (weight0 * warped0 + weight1 * warped1) / np.maximum(total, 1e-3),
+                    (1 - t) * warped0 + t * warped1)
+
+
+def agreement_average(sharp: np.ndarray, soft: np.ndarray) -> np.ndarray:
+    """``sharp`` where the two estimates differ (the soft one is there a ghost), their mean where they
+    agree (two near-right estimates err apart), and a blend between."""
+    difference = _cv2().blur(np.abs(sharp - soft).mean(axis=-1), (5, 5))
+    share = (0.5 * np.clip(1 - difference / AGREEMENT, 0, 1))[..., None]
+    return sharp + share * (soft - sharp)
+
+
 class FlowPair:
     """Two frames and their flows, computed once, for any number of inbetweens."""
 
     def __init__(self, frame0: np.ndarray, frame1: np.ndarray, large_moves: bool = True):
         self.frame0, self.frame1 = frame0.astype(np.float32), frame1.astype(np.float32)
-        flow01, flow10 = estimate_flows(frame0, frame1, large_moves)
+        (flow01, flow10), (self.linear01, self.linear10) = estimate_flows(frame0, frame1, large_moves)
         self.visible0 = visibility(flow01, flow10)
         self.visible1 = visibility(flow10, flow01)
+        self.linear_visible0 = visibility(self.linear01, self.linear10)
+        self.linear_visible1 = visibility(self.linear10, self.linear01)
         # A pixel hidden in the other keyframe has no true match: it moves with the surface around it.
         self.flow01 = _fill_holes(flow01, self.visible0 > 0)
         self.flow10 = _fill_holes(flow10, self.visible1 > 0)
         self.priority0 = self._priority(self.flow01, self.visible0, _warp_error(self.frame0, self.frame1, flow01))
         self.priority1 = self._priority(self.flow10, self.visible1, _warp_error(self.frame1, self.frame0, flow10))
-        self.confidence = explained_share(self.frame0, self.frame1, flow01, flow10)
+        self.confidence = explained_share(self.frame0, self.frame1, flow01, flow10, occlusions_excused=True)
 
     @staticmethod
     def _priority(flow, visible, error) -> np.ndarray:
@@ -289,21 +340,41 @@ class FlowPair:
         speed = np.sqrt((flow * flow).sum(axis=-1))
         return (100.0 * visible - np.minimum(error, 50.0) + 0.5 * speed).astype(np.float32)
 
-    def at(self, t: float, shift0: np.ndarray | None = None, shift1: np.ndarray | None = None) -> np.ndarray:
-        """The frame at time ``t`` in [0, 1], uint8 RGB. ``shift0``/``shift1``: how far each pixel of
-        frame 0 / frame 1 is at t from where the straight line puts it (a chain's curve)."""
-        if t <= 0:
-            return self.frame0.astype(np.uint8)
-        if t >= 1:
-            return self.frame1.astype(np.uint8)
+    @property
+    def sureness(self) -> float:
+        """1 from CONFIDENT up (sharp frames), 0 at UNSURE and below (a dissolve), linear between."""
+        return float(np.clip((self.confidence - UNSURE) / (CONFIDENT - UNSURE), 0, 1))
+
+    def projected(self, t: float, shift0: np.ndarray | None = None, shift1: np.ndarray | None = None) -> np.ndarray:
+        """Both keyframes forward-projected to ``t`` and blended by time and cover, float32."""
         flow_t0, cover0 = project_flow(self.flow01, t, self.priority0, self.visible0, shift0)
         flow_t1, cover1 = project_flow(self.flow10, 1 - t, self.priority1, self.visible1, shift1)
         warped0 = backward_warp(self.frame0, flow_t0)
         warped1 = backward_warp(self.frame1, flow_t1)
         weight0 = ((1 - t) * (cover0 + 1e-3))[..., None]
         weight1 = (t * (cover1 + 1e-3))[..., None]
-        blended = (weight0 * warped0 + weight1 * warped1) / (weight0 + weight1)
-        return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        return (weight0 * warped0 + weight1 * warped1) / (weight0 + weight1)
+
+    def at(self, t: float, shift0: np.ndarray | None = None, shift1: np.ndarray | None = None) -> np.ndarray:
+        """The frame at time ``t`` in [0, 1], uint8 RGB. ``shift0``/``shift1``: how far each pixel of
+        frame 0 / frame 1 is at t from where the straight line puts it (a chain's curve).
+
+        1. The forward projection (sharp, one object drawn once), averaged with the linear
+           backward warp where the two agree.
+        2. Below CONFIDENT, mixed with a hedge (a dissolve and the linear warp, half each), all of
+           it at UNSURE and below: where the flows explain too little a placed guess costs more
+           than a soft frame (docs/quality.md), and the job's message then names the SVD engine."""
+        if t <= 0:
+            return self.frame0.astype(np.uint8)
+        if t >= 1:
+            return self.frame1.astype(np.uint8)
+        sure = self.sureness
+        linear = linear_inbetween(self.frame0, self.frame1, self.linear01, self.linear10, self.linear_visible0, self.linear_visible1, t)
+        frame = agreement_average(self.projected(t, shift0, shift1), linear) if sure > 0 else 0.0
+        if sure < 1:
+            hedge = 0.5 * ((1 - t) * self.frame0 + t * self.frame1 + linear)
+            frame = sure * frame + (1 - sure) * hedge
+        return np.clip(frame + 0.5, 0, 255).astype(np.uint8)
 
 
 def as_array(image: Image.Image) -> np.ndarray:

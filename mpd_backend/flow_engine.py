@@ -30,8 +30,8 @@ def confidence_note(confidence: float, of: str = "") -> str:
     from .flow import LOW_CONFIDENCE
 
     if confidence < LOW_CONFIDENCE:
-        return (f"flow engine confidence {confidence:.2f}{of}: the move is too large for the weight-free engine "
-                "(expect smears or a dissolve); the SVD engine (SVD-XT weights, engine svd) can draw it")
+        return (f"flow engine confidence {confidence:.2f}{of}: the move is too large for the weight-free engine, "
+                "so its frames are partly a dissolve; the SVD engine (SVD-XT weights, engine svd) can draw it")
     return f"flow engine confidence {confidence:.2f}{of}"
 
 

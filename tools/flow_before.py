@@ -2,15 +2,15 @@
 
 DIS optical flow (OpenCV) in both directions; each inbetween at time t warps both keyframes towards
 t along the flows scaled linearly (the Super SloMo approximation) and blends them, weighting each by
-how close it is in time and whether its pixels are visible in the other keyframe. The warp and the
-visibility test are the engine's own, unchanged.
+how close it is in time and whether its pixels are visible in the other keyframe. That warp
+(``linear_inbetween``) and the visibility test are now the engine's second estimate, unchanged.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mpd_backend.flow import backward_warp, visibility
+from mpd_backend.flow import linear_inbetween, visibility
 
 
 def dis_flow(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -37,16 +37,5 @@ class FlowPair:
             return self.frame0.astype(np.uint8)
         if t >= 1:
             return self.frame1.astype(np.uint8)
-        # Flows from time t back to each keyframe, under linear motion (the Super SloMo approximation).
-        flow_t0 = -(1 - t) * t * self.flow01 + t * t * self.flow10
-        flow_t1 = (1 - t) ** 2 * self.flow01 - t * (1 - t) * self.flow10
-        warped0 = backward_warp(self.frame0, flow_t0)
-        warped1 = backward_warp(self.frame1, flow_t1)
-        weight0 = (1 - t) * backward_warp(self.visible0, flow_t0)[..., None]
-        weight1 = t * backward_warp(self.visible1, flow_t1)[..., None]
-        total = weight0 + weight1
-        # Where neither keyframe sees the point, fall back to the time-weighted blend.
-        blended = np.where(total > 1e-3, (weight0 * warped0 + weight1 * warped1) / np.maximum(total, 1e-3),
-                           (1 - t) * warped0 + t * warped1)
+        blended = linear_inbetween(self.frame0, self.frame1, self.flow01, self.flow10, self.visible0, self.visible1, t)
         return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mpd_backend.flow import LOW_CONFIDENCE, FlowPair, as_array, crossfade_inbetweens, flow_inbetweens
+from mpd_backend.flow import AGREEMENT, LOW_CONFIDENCE, UNSURE, FlowPair, agreement_average, as_array, crossfade_inbetweens, flow_inbetweens
 from mpd_backend.protocol import LogEvent, decode_event
 from mpd_backend.timing import fit_to_timeline
 
@@ -80,6 +80,27 @@ def test_confidence_is_low_when_the_flows_explain_nothing():
     """Two unrelated pictures (a cut, not a move): the engine says it cannot draw this."""
     assert FlowPair(as_array(frame_at(texture(4), 0, 0, 1.0)), as_array(frame_at(texture(5), 0, 0, 1.0))).confidence < LOW_CONFIDENCE
     assert FlowPair(as_array(frame_at(texture(4), 0, 0, 1.0)), as_array(frame_at(texture(4), 6, 2, 1.0))).confidence > 0.8
+
+
+def test_an_unsure_engine_leans_to_a_dissolve_instead_of_placing_a_guess():
+    """A cut (two unrelated pictures) is beyond any flow: the engine knows it (confidence at most
+    UNSURE) and draws a dissolve-like frame, not its flows' arbitrary forward projection."""
+    start, end = frame_at(texture(4), 0, 0, 1.0), frame_at(texture(5), 0, 0, 1.0)
+    pair = FlowPair(as_array(start), as_array(end))
+    assert pair.confidence <= UNSURE
+    dissolve = crossfade_inbetweens(start, end, 3)[1]
+    guess = Image.fromarray(np.clip(pair.projected(0.5) + 0.5, 0, 255).astype(np.uint8))
+    assert psnr(pair.at(0.5), dissolve) > psnr(guess, dissolve) + 3
+
+
+def test_agreement_average_keeps_the_sharp_estimate_where_the_two_differ():
+    sharp = np.zeros((20, 40, 3), np.float32)
+    soft = sharp.copy()
+    soft[:, :10] = 4  # agree closely: averaged
+    soft[:, 25:] = 4 * AGREEMENT  # a ghost: ignored
+    merged = agreement_average(sharp, soft)
+    assert np.allclose(merged[:, :5], 0.5 * 4 * (1 - 4 / AGREEMENT), atol=1e-4)
+    assert np.allclose(merged[:, 30:], 0)
 
 
 def test_flow_inbetweens_count_and_exact_ends():
