@@ -11,9 +11,15 @@
    two land on one spot the one seen in both keyframes and moving more wins (the nearer object of a
    parallax, the moving box over the still floor). The projected flows then fetch each keyframe's
    colour by backward warping (no splat blur), and the two are blended by time and by how much of
-   each keyframe covers the spot, so a hole on one side is filled from the other.
+   each keyframe covers the spot, so a hole on one side is filled from the other. Where this sharp
+   frame and the linear backward warp along DIS's own flows (the engine before issue 15) nearly
+   agree, the two are averaged: two near-right estimates err apart. Where they differ, one of them
+   is a ghost, and the sharp one is kept.
 3. ``confidence``: the share of what changed between the keyframes that the flows explain (forward
-   and backward agree and the colours match). A low figure means the move is too large for this engine.
+   and backward agree and the colours match), leaving out what one keyframe hides (no pixel of the
+   other maps onto it). Below CONFIDENT the engine hedges towards a dissolve, all the way at
+   UNSURE: measured over real clips and Blender shots (docs/quality.md), a placed guess there loses
+   to a soft frame. A low figure means the move is too large for this engine, and the job says so.
 
 The same method synthesises the frames missing when a generated clip is stretched to a longer gap
 (``timing.fit_to_timeline``).
@@ -332,7 +338,7 @@ class FlowPair:
         self.flow10 = _fill_holes(flow10, self.visible1 > 0)
         self.priority0 = self._priority(self.flow01, self.visible0, _warp_error(self.frame0, self.frame1, flow01))
         self.priority1 = self._priority(self.flow10, self.visible1, _warp_error(self.frame1, self.frame0, flow10))
-        self.confidence = explained_share(self.frame0, self.frame1, flow01, flow10, occlusions_excused=True)
+        self.confidence = explained_share(self.frame0, self.frame1, self.flow01, self.flow10, occlusions_excused=True)
 
     @staticmethod
     def _priority(flow, visible, error) -> np.ndarray:
