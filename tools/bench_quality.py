@@ -37,8 +37,8 @@ GAPS = (2, 4, 8, 16, 32)
 WINDOWS = 3  # keyframe pairs per clip and gap, spread over the clip
 CLIPS = ("bigbuckbunny", "bikes", "carphone_pristine")
 METHODS = ("crossfade", "before", "flow")
-# (footage, gap) pairs whose middle frames docs/quality-middle.png shows.
 READING = "<!-- written by hand: make bench-quality keeps what follows -->"
+# (footage, gap) pairs whose middle frames docs/quality-middle.png shows.
 MIDDLES = (("large-move", 16), ("large-move", 32), ("arc", 16), ("swing", 16), ("pan", 32), ("bigbuckbunny", 16))
 
 
