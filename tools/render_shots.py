@@ -11,6 +11,9 @@ the same in every frame) into ``OUT/<shot>/NNNN.png``:
 - ``large-move``: a plain, untextured box crossing 70 % of the frame (the move the engine used to lose).
 
 A shot whose folder already holds every frame is not rendered again.
+
+``python render_shots.py OUT 97 --shot large-move --size 1920x1080 --only 1 25 49`` renders only
+those frames of one shot, at another size (issue 15's box at full HD: a third of the frame in 48 frames).
 """
 
 from __future__ import annotations
@@ -136,19 +139,31 @@ def shot_large_move(frames: int):
 SHOTS = {"arc": shot_arc, "pan": shot_pan, "rotation": shot_rotation, "swing": shot_swing, "large-move": shot_large_move}
 
 
-def render(name: str, out: Path, frames: int) -> None:
-    if out.is_dir() and len(list(out.glob("*.png"))) == frames:
+def render(name: str, out: Path, frames: int, size: tuple[int, int] | None = None, only: list[int] | None = None) -> None:
+    wanted = only or list(range(1, frames + 1))
+    if out.is_dir() and all((out / f"{frame:04d}.png").exists() for frame in wanted):
         return
     scene = SHOTS[name](frames)
+    if size:
+        scene.render.resolution_x, scene.render.resolution_y = size
     out.mkdir(parents=True, exist_ok=True)
-    for frame in range(1, frames + 1):
+    for frame in wanted:
         scene.frame_set(frame)
         bpy.ops.render.render(scene=scene.name)
         bpy.data.images["Render Result"].save_render(str(out / f"{frame:04d}.png"), scene=scene)
-    print(f"{name}: {frames} frames", file=sys.stderr, flush=True)
+    print(f"{name}: {len(wanted)} frames", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
-    root, count = Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 33
-    for shot in SHOTS:
-        render(shot, root / shot, count)
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path)
+    parser.add_argument("frames", type=int, nargs="?", default=33)
+    parser.add_argument("--shot", choices=list(SHOTS))
+    parser.add_argument("--size", help="WIDTHxHEIGHT (384x216 unless given)")
+    parser.add_argument("--only", type=int, nargs="*", help="these frames only")
+    args = parser.parse_args(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:])
+    size = tuple(int(v) for v in args.size.split("x")) if args.size else None
+    for shot in [args.shot] if args.shot else SHOTS:
+        render(shot, args.out / shot, args.frames, size, args.only)
