@@ -195,7 +195,7 @@ def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True)
     plain = [dis_flow(gray0, gray1), dis_flow(gray1, gray0)]
     if not large_moves:
         plain = _full_size(plain, scale, (w, h))
-        return plain, plain
+        return plain, plain  # the same arrays: FlowPair then finds their visibility once
     motions = dominant_motions(gray0, gray1)
     fused = []
     for a, b, ga, gb, own, other, homographies in ((rgb0, rgb1, gray0, gray1, plain[0], plain[1], motions),
@@ -209,8 +209,10 @@ def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True)
         fused.append(fuse_candidates(a, b, [own, refine(ga, gb, choice)], [None, failing]))
     # The candidates can still explain less than DIS alone (a rotation seen as aliased shifts):
     # keep whichever pair of flows explains more of what changed.
-    chosen = max((plain, fused), key=lambda pair: explained_share(rgb0, rgb1, *pair))
-    return _full_size(chosen, scale, (w, h)), _full_size(plain, scale, (w, h))
+    plain_full = _full_size(plain, scale, (w, h))
+    if explained_share(rgb0, rgb1, *plain) >= explained_share(rgb0, rgb1, *fused):
+        return plain_full, plain_full
+    return _full_size(fused, scale, (w, h)), plain_full
 
 
 def _full_size(flows: list[np.ndarray], scale: float, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -232,7 +234,7 @@ def explained_share(rgb0: np.ndarray, rgb1: np.ndarray, flow01: np.ndarray, flow
     shares = []
     for a, b, forward, backward in ((rgb0, rgb1, flow01, flow10), (rgb1, rgb0, flow10, flow01)):
         explained = (visibility(forward, backward) > 0) & (cv2.blur(_warp_error(a, b, forward), (5, 5)) < 12)
-        counted = changed & ~(~_reached(backward) & ~explained) if occlusions_excused else changed
+        counted = changed & (explained | _reached(backward)) if occlusions_excused else changed
         shares.append(explained[counted].sum() / max(counted.sum(), 1))
     return float(np.mean(shares))
 
@@ -331,8 +333,11 @@ class FlowPair:
         (flow01, flow10), (self.linear01, self.linear10) = estimate_flows(frame0, frame1, large_moves)
         self.visible0 = visibility(flow01, flow10)
         self.visible1 = visibility(flow10, flow01)
-        self.linear_visible0 = visibility(self.linear01, self.linear10)
-        self.linear_visible1 = visibility(self.linear10, self.linear01)
+        if self.linear01 is flow01:  # DIS's own flows were chosen: their visibility is the same
+            self.linear_visible0, self.linear_visible1 = self.visible0, self.visible1
+        else:
+            self.linear_visible0 = visibility(self.linear01, self.linear10)
+            self.linear_visible1 = visibility(self.linear10, self.linear01)
         # A pixel hidden in the other keyframe has no true match: it moves with the surface around it.
         self.flow01 = _fill_holes(flow01, self.visible0 > 0)
         self.flow10 = _fill_holes(flow10, self.visible1 > 0)

@@ -85,9 +85,8 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(ssim_map[5:-5, 5:-5].mean())
 
 
-def inbetweens(method: str, a: np.ndarray, b: np.ndarray, gap: int) -> tuple[list[np.ndarray], float | None]:
-    """The gap - 1 frames between a and b, and the new engine's confidence."""
-    times = [j / gap for j in range(1, gap)]
+def inbetweens(method: str, a: np.ndarray, b: np.ndarray, times: list[float]) -> tuple[list[np.ndarray], float | None]:
+    """The frames at ``times`` (0 to 1) between a and b, and the new engine's confidence."""
     if method == "crossfade":
         return [np.clip((1 - t) * a.astype(np.float32) + t * b.astype(np.float32) + 0.5, 0, 255).astype(np.uint8) for t in times], None
     pair = flow_before.FlowPair(a, b) if method == "before" else FlowPair(a, b)
@@ -104,7 +103,7 @@ def evaluate(frames: list[np.ndarray], middles: dict, name: str) -> dict:
         for method in METHODS:
             scores, confidences = [], []
             for k in starts:
-                made, confidence = inbetweens(method, frames[k], frames[k + gap], gap)
+                made, confidence = inbetweens(method, frames[k], frames[k + gap], [j / gap for j in range(1, gap)])
                 truth = frames[k + 1 : k + gap]
                 scores += [(psnr(m, t), ssim(m, t)) for m, t in zip(made, truth)]
                 if confidence is not None:
@@ -138,17 +137,12 @@ def full_hd_box(folder: Path) -> list[str]:
     """Rows of PSNR at frames 13, 25 and 37 between keys 1 and 49 of the full-HD box, per method."""
     frames = {f: np.asarray(Image.open(folder / f"{f:04d}.png").convert("RGB")) for f in FULL_HD_FRAMES}
     first, last = frames[FULL_HD_FRAMES[0]], frames[FULL_HD_FRAMES[-1]]
-    times = {f: (f - 1) / 48 for f in FULL_HD_FRAMES[1:-1]}
+    scored = FULL_HD_FRAMES[1:-1]
     rows = []
     for method in METHODS:
-        if method == "crossfade":
-            made = {f: np.clip((1 - t) * first.astype(np.float32) + t * last.astype(np.float32) + 0.5, 0, 255).astype(np.uint8) for f, t in times.items()}
-            note = ""
-        else:
-            pair = flow_before.FlowPair(first, last) if method == "before" else FlowPair(first, last)
-            made = {f: pair.at(t) for f, t in times.items()}
-            note = f" (confidence {pair.confidence:.2f})" if method == "flow" else ""
-        rows.append(f"| {method}{note} | " + " | ".join(f"{psnr(made[f], frames[f]):.2f}" for f in times) + " |")
+        made, confidence = inbetweens(method, first, last, [(f - 1) / 48 for f in scored])
+        note = f" (confidence {confidence:.2f})" if confidence is not None else ""
+        rows.append(f"| {method}{note} | " + " | ".join(f"{psnr(m, frames[f]):.2f}" for m, f in zip(made, scored)) + " |")
     return rows
 
 
