@@ -8,21 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+
+from mpd_testing.keyframes import keyframe_image
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def keyframe_image(width: int, height: int, seed: int) -> Image.Image:
-    """A smooth gradient with a bright square whose place depends on the seed."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    image = np.stack([x / width, y / height, np.full_like(x, 0.3, dtype=float)], axis=-1) * 200
-    cx, cy = rng.integers(0, width - width // 4), rng.integers(0, height - height // 4)
-    image[cy : cy + height // 4, cx : cx + width // 4] = 255
-    return Image.fromarray(image.astype(np.uint8))
 
 
 @pytest.fixture(scope="session")

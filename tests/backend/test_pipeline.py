@@ -1,7 +1,6 @@
 """InbetweenPipeline on the tiny SVD: equivalence with diffusers, constraints, UNet calls, seeds."""
 
 import contextlib
-import json
 import re
 import subprocess
 import sys
@@ -11,9 +10,12 @@ import numpy as np
 import pytest
 import torch
 from diffusers import StableVideoDiffusionPipeline
+from safetensors.torch import load_file
 
-from mpd_backend.samplers import MPD, get_sampler
+from mpd_backend.samplers import MPD, MPDTRF, get_sampler
+from mpd_testing.golden import GOLDEN_SAMPLERS, golden_latents
 
+from . import mpd_trf_reference
 from .conftest import REPO
 
 SMALL = dict(height=64, width=64, num_frames=8)
@@ -167,16 +169,31 @@ def test_callback_on_step_end_sees_the_denoised_estimate_and_replaces_latents(pi
     torch.testing.assert_close(denoised[-1][:, 0], z_start, rtol=0, atol=1e-6)  # the guided estimate, DDS included
 
 
-@pytest.mark.parametrize("name", ["forward", "vibid", "mpd", "mpd-trf", "trf"])
+@pytest.mark.parametrize("name", GOLDEN_SAMPLERS)
 def test_golden_latents_on_the_tiny_model(pipe, keyframes, name):
-    """Regression: each sampler's final latents (fp32, seed 7, 4 steps) as recorded in
-    tests/backend/golden/tiny_latents.json, so a refactor that changes an output fails here."""
-    golden = json.loads((Path(__file__).parent / "golden" / "tiny_latents.json").read_text())[name]
-    x = pipe(*keyframes, sampler=name, num_inference_steps=4, height=64, width=64, num_frames=8,
-             generator=seeded(7), output_type="latent").frames
-    torch.testing.assert_close(x.mean(dim=(0, 2, 3, 4)), torch.tensor(golden["mean"]), rtol=0, atol=1e-4)
-    torch.testing.assert_close(x.std(dim=(0, 2, 3, 4)), torch.tensor(golden["std"]), rtol=0, atol=1e-4)
-    torch.testing.assert_close(x.flatten()[:8], torch.tensor(golden["first"]), rtol=0, atol=1e-4)
+    """Regression: each sampler's final latents, every value, as recorded in
+    tests/backend/golden/tiny_latents.safetensors (``python -m mpd_testing golden-latents``), so a
+    change that moves any output fails here."""
+    golden = load_file(str(Path(__file__).parent / "golden" / "tiny_latents.safetensors"))[name]
+    torch.testing.assert_close(golden_latents(pipe, *keyframes, name), golden, rtol=0, atol=1e-5)
+
+
+def test_mpd_trf_equals_an_independent_reference(pipe, keyframes):
+    """mpd-trf end to end against the spec written a second time (``mpd_trf_reference.py``)."""
+
+    class Reference(MPDTRF):
+        def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
+            return mpd_trf_reference.sample_mpd_trf(denoise, x, sigmas, z_start, z_end, noise_like)
+
+    run = lambda sampler: pipe(*keyframes, sampler=sampler, num_inference_steps=12, height=32, width=32, num_frames=6,
+                               generator=seeded(3), output_type="latent").frames
+    pipe.batch_parallel_paths = False  # the reference calls D once per path
+    try:
+        ours, reference = run("mpd-trf"), run(Reference())
+    finally:
+        pipe.batch_parallel_paths = True
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-5)
+    assert reference.abs().max() > 0.1
 
 
 def test_outputs_and_defaults(pipe, keyframes):
