@@ -12,12 +12,11 @@ from pathlib import Path
 import bpy
 
 from . import background, preferences
-from .core.child_process import ChildProcess
 from .core.installer import Installer, status
 from .core.states import EnvState, ModelState
-from .core.tasks import Task
+from .core.tasks import ChildProcessTask, Task
 from .core.user_error import UserError
-from .mpd_backend.protocol import DownloadedEvent, ErrorEvent, ProgressEvent
+from .mpd_backend.contract.protocol import DownloadedEvent, ErrorEvent, ProgressEvent
 
 
 def env_state(context=None):
@@ -106,61 +105,40 @@ class InstallTask(Task):
         self.installer.cancel()
 
 
-class DoctorTask(Task):
+class DoctorTask(ChildProcessTask):
     """The backend's doctor, asked again: versions, devices, free memory, the model."""
 
     kind = "doctor"
+    events = False
 
     def __init__(self, python: str, model: str):
-        self.process = ChildProcess([python, "-m", "mpd_backend", "doctor", "--json", "--model", model], events=False)
+        super().__init__([python, "-m", "mpd_backend", "doctor", "--json", "--model", model])
 
-    def done(self) -> bool:
-        return not self.process.running()
-
-    def finish(self) -> None:
-        self.process.poll()  # the reader has the whole report once the process has ended
+    def ended(self, returncode: int, output: str) -> None:
         state = env_state()
         try:
-            state.report = json.dumps(json.loads("".join(self.process.stdout_text)))
+            state.report = json.dumps(json.loads(output))
             state.log_line = ""
         except ValueError:
-            state.log_line = f"The doctor could not run: {self.process.last_stderr()}"
-
-    def cancel(self) -> None:
-        self.process.kill()
+            state.log_line = f"The doctor could not run: {self.last_stderr()}"
 
 
-class CalibrateTask(Task):
+class CalibrateTask(ChildProcessTask):
     """The backend's calibration of the preferences' model, device and precision (for estimates)."""
 
     kind = "calibrate"
+    events = False
 
-    def __init__(self, command: list[str]):
-        self.process = ChildProcess(command, events=False)
-
-    def done(self) -> bool:
-        return not self.process.running()
-
-    def finish(self) -> None:
-        self.process.poll()
+    def ended(self, returncode: int, output: str) -> None:
         state = env_state()
-        if self.process.process.returncode == 0:
-            state.log_line = "Calibrated: " + "".join(self.process.stdout_text).strip()
+        if returncode == 0:
+            state.log_line = "Calibrated: " + output.strip()
         else:
-            state.log_line = f"The calibration failed: {self.process.last_stderr()}"
-
-    def cancel(self) -> None:
-        self.process.kill()
+            state.log_line = f"The calibration failed: {self.last_stderr()}"
 
 
-class DownloadTask(Task):
+class DownloadTask(ChildProcessTask):
     kind = "download"
-
-    def __init__(self, command: list[str]):
-        self.process = ChildProcess(command)
-
-    def poll(self):
-        return self.process.poll()
 
     def apply(self, event) -> None:
         state = env_state()
@@ -172,20 +150,11 @@ class DownloadTask(Task):
         elif isinstance(event, ErrorEvent):
             state.model_state, state.model_message = ModelState.FAILED.value, event.text()
 
-    def done(self) -> bool:
-        return not self.process.running()
-
-    def finish(self) -> None:
-        for event in self.process.poll():
-            self.apply(event)
+    def ended(self, returncode: int, output: str) -> None:
         state = env_state()
         if state.model_state == ModelState.DOWNLOADING:
             state.model_state = ModelState.FAILED.value
-            stopped = self.process.process.returncode < 0
-            state.model_message = "Download stopped." if stopped else f"The download failed: {self.process.last_stderr()}"
-
-    def cancel(self) -> None:
-        self.process.kill()
+            state.model_message = "Download stopped." if returncode < 0 else f"The download failed: {self.last_stderr()}"
 
 
 def setup_running() -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,6 +81,17 @@ def render_scene_frames(scene, frames, folder: Path) -> dict[int, str]:
             bpy.data.images["Render Result"].save_render(str(path), scene=scene)
             paths[frame] = str(path)
     return paths
+
+
+def render_to_staging(scene, frames, prefix: str = "mpd_keyframes_") -> tuple[dict[int, str], str]:
+    """Render each frame once into a new temporary folder: ({frame: image}, the folder). The folder
+    is removed if anything fails; on success its owner removes it (the generation, at its end)."""
+    staging = tempfile.mkdtemp(prefix=prefix)
+    try:
+        return render_scene_frames(scene, frames, Path(staging)), staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def strip_image_path(strip, element) -> str:

@@ -4,9 +4,9 @@ import platform
 import shutil
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from .mpd_backend.protocol import DEFAULT_MODEL_ID
+from .mpd_backend.contract.job_request import DEFAULT_MODEL_ID
 
 
 def likely_accelerator() -> str:
@@ -69,6 +69,12 @@ class MPD_AddonPreferences(bpy.types.AddonPreferences):
         name="Free Backend After",
         description="Minutes without a job after which the backend worker exits and frees its memory; 0: never",
         default=10, min=0, max=24 * 60,
+    )
+    cancel_grace_s: FloatProperty(
+        name="Cancel Timeout",
+        description="How long a cancelled job may take to stop at its next step before the backend worker is ended "
+        "(its model then loads again for the next job)",
+        default=10.0, min=0.5, max=600.0, unit="TIME_ABSOLUTE",
     )
     output_dir: StringProperty(
         name="Job Folders",

@@ -5,20 +5,16 @@ import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from .core.states import EnvState, JobState, ModelState, ShotStatus, WorkerState, enum_items
-from .mpd_backend.protocol import DEFAULT_SAMPLER
+from .mpd_backend.contract.sampler_table import DEFAULT_SAMPLER, SAMPLER_TABLE
 
 SOURCES = (
-    ("SCENE", "3D Scene", "Render frames A and B of the scene with its camera and render settings"),
-    ("STRIPS", "Storyboard Strips", "The source images of two selected image strips in the sequencer"),
-    ("FILES", "Image Files", "Two image files"),
+    ("SCENE", "3D Scene", "Render the keys with the scene camera and render settings: every key of the active object "
+     "in range (Chain Through Keys), else frames A and B"),
+    ("STRIPS", "Storyboard Strips", "The source images of the selected image strips in the sequencer: two or more, the gaps "
+     "between them filled as one chain"),
+    ("FILES", "Image Files", "Two image files, placed at frames A and B"),
 )
-SAMPLERS = (
-    ("mpd", "MPD", "Motion Prior Distillation with ViBiD (default, 65 UNet calls)"),
-    ("vibid", "ViBiD", "ViBiDSampler: bidirectional sampling (50 UNet calls)"),
-    ("mpd-trf", "MPD + Fusion", "Motion Prior Distillation with parallel fusion (185 UNet calls)"),
-    ("trf", "TRF", "Time Reversal Fusion (110 UNet calls)"),
-    ("forward", "Forward Only", "Plain SVD from the start keyframe; ignores the end keyframe"),
-)
+SAMPLER_ITEMS = tuple((info.name, info.label, info.describe()) for info in SAMPLER_TABLE)  # the contract's table
 
 
 class MPD_PG_settings(bpy.types.PropertyGroup):
@@ -34,7 +30,7 @@ class MPD_PG_settings(bpy.types.PropertyGroup):
     start_image: StringProperty(name="Start Image", subtype="FILE_PATH")
     end_image: StringProperty(name="End Image", subtype="FILE_PATH")
     shot_name: StringProperty(name="Shot", description="Names the strip and the job folder; empty: from the frames")
-    sampler: EnumProperty(name="Sampler", items=SAMPLERS, default=DEFAULT_SAMPLER)
+    sampler: EnumProperty(name="Sampler", items=SAMPLER_ITEMS, default=DEFAULT_SAMPLER)
     seed: IntProperty(name="Seed", default=0, min=0)
     steps: IntProperty(name="Steps", description="Denoising steps; 0: the sampler's default", default=0, min=0, max=200)
     width: IntProperty(name="Width", description="Generation width, multiple of 64; 0: near 1024 at the frame's aspect", default=0, min=0, step=64)

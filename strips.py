@@ -8,7 +8,7 @@ from pathlib import Path
 from . import compat
 from .core.shots import first_free_channel
 from .core.user_error import UserError
-from .mpd_backend.job_folder import read_manifest
+from .mpd_backend.contract.job_folder import read_manifest
 
 RECORD_KEY = "mpd_inbetween"
 RECORD_SCHEMA = 1

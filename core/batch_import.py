@@ -1,14 +1,13 @@
-"""Which shots of a farm batch (``mpd_backend.batch``) are ready to import. Standard library only."""
+"""Which shots of a farm batch (``mpd_backend.contract.farm_batch``) are ready to import. Standard library only."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..mpd_backend.batch import read_batch
-from ..mpd_backend.job_folder import read_manifest
-from ..mpd_backend.request import RequestError
-from .user_error import UserError
+from ..mpd_backend.contract.farm_batch import read_batch
+from ..mpd_backend.contract.job_folder import read_manifest
+from .user_error import backend_errors_as_user_errors
 
 
 @dataclass
@@ -19,10 +18,8 @@ class BatchResults:
 
 def batch_results(batch_file: str | Path) -> BatchResults:
     """The complete and incomplete shots of the batch in ``batch_file`` (or its folder). Raises UserError."""
-    try:
+    with backend_errors_as_user_errors():
         batch = read_batch(batch_file)
-    except RequestError as exc:
-        raise UserError(exc.message, exc.hint) from None
     results = BatchResults()
     for shot in batch.shots:
         folder = batch.job_folder(shot).resolve()

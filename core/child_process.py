@@ -19,7 +19,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..mpd_backend.protocol import Event, decode_event, encode_request
+from ..mpd_backend.contract.protocol import Command, Event, decode_event, encode_command
 
 EXTENSION_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds mpd_backend/
 STOP_GRACE_S = 3.0
@@ -60,11 +60,11 @@ class ChildProcess:
     """A running backend command whose stdout carries protocol events (or, with ``events=False``,
     plain text kept whole, e.g. the doctor's JSON report)."""
 
-    def __init__(self, command: list[str], requests: bool = False, events: bool = True):
-        """``requests``: keep stdin open to send protocol requests (``serve``). Its end, when this
+    def __init__(self, command: list[str], commands: bool = False, events: bool = True):
+        """``commands``: keep stdin open to send protocol commands (``serve``). Its end, when this
         process (Blender) dies whatever the way, is what tells the worker to exit."""
         self.command = command
-        self.process = start_child(command, stdin=subprocess.PIPE if requests else subprocess.DEVNULL)
+        self.process = start_child(command, stdin=subprocess.PIPE if commands else subprocess.DEVNULL)
         self.events: queue.Queue = queue.Queue()
         self.stdout_text: list[str] = []
         self.stderr_tail: deque[str] = deque(maxlen=20)
@@ -91,10 +91,10 @@ class ChildProcess:
     def pid(self) -> int:
         return self.process.pid
 
-    def send(self, request: dict) -> bool:
-        """Write one request line; False when the process no longer reads them."""
+    def send(self, command: Command) -> bool:
+        """Write one command line; False when the process no longer reads them."""
         try:
-            self.process.stdin.write(encode_request(request) + "\n")
+            self.process.stdin.write(encode_command(command) + "\n")
             self.process.stdin.flush()
             return True
         except (OSError, ValueError, AttributeError):

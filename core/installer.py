@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..mpd_backend.contract.json_files import write_json_atomic
 from .child_process import EXTENSION_ROOT, kill_tree, start_child
 from .states import EnvState
 
@@ -75,12 +76,6 @@ def status(folder: Path, accelerator: str) -> EnvStatus:
         return EnvStatus(EnvState.NEEDS_UPDATE, "The backend's pinned requirements changed since this environment was made.",
                          "update it with the button below", str(python), record.get("report"))
     return EnvStatus(EnvState.READY, f"Ready: {folder}", "", str(python), record.get("report"))
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def doctor_problem(report: dict, accelerator: str) -> str | None:
@@ -182,7 +177,7 @@ class Installer:
         if problem:
             return self._fail(f"The environment cannot use {self.accelerator.upper()}: {problem}.",
                               "choose another accelerator, or update the GPU driver")
-        _write_json(self.folder / READY_MARKER, {
+        write_json_atomic(self.folder / READY_MARKER, {
             "accelerator": self.accelerator,
             "requirements_sha256": requirements_sha256(self.accelerator),
             "python": str(env_python(self.folder)),
@@ -195,7 +190,7 @@ class Installer:
 
     def _fail(self, message: str, hint: str) -> str:
         self.state, self.message, self.hint = EnvState.FAILED, message, hint
-        _write_json(self.folder.parent / f"{self.folder.name}-{FAILED_RECORD}", {"message": message, "hint": hint, "log": str(self.log)})
+        write_json_atomic(self.folder.parent / f"{self.folder.name}-{FAILED_RECORD}", {"message": message, "hint": hint, "log": str(self.log)})
         with open(self.log, "a", encoding="utf-8") as log:
             log.write(f"\n== FAILED: {message}\n")
         return self.state

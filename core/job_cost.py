@@ -1,12 +1,12 @@
 """What the panel says a Generate will cost, from the backend's cached calibration and the doctor's
-report (``mpd_backend.estimate``). Standard library only."""
+report (``mpd_backend.contract.pricing``). Standard library only."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from ..mpd_backend.estimate import estimate_job, find_calibration, format_estimate, memory_warning
+from ..mpd_backend.contract.pricing import estimate_job, find_calibration, format_estimate, memory_warning
 
 
 @dataclass

@@ -4,7 +4,7 @@ Standard library only.
 A Generate is one shot, a batch over markers one chain through every marker (or one shot per pair
 of consecutive marker frames); each shot becomes a job folder with its request (``job.json``)
 written here, before the worker sees it. A shot with keys between its first and last is a chain
-(``shared/spec/chains.md``)."""
+(``docs/spec/chains.md``)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..mpd_backend.request import JobRequest, Key, RequestError, validate, write_request
+from ..mpd_backend.contract.job_folder import write_request
+from ..mpd_backend.contract.job_request import JobRequest, Key, validate
 from .states import ShotStatus
-from .user_error import UserError
+from .user_error import UserError, backend_errors_as_user_errors
 
 
 @dataclass
@@ -184,10 +185,8 @@ def shot_request(shot: Shot, options: dict, source: str, reuse: list[str]) -> Jo
     """The job request of a shot: its keys at their timeline frames, and the job options."""
     keys = (Key(shot.frame_a, shot.start_image), *(Key(f, image) for f, image in shot.between), Key(shot.frame_b, shot.end_image))
     request = JobRequest(keys=keys, reuse=tuple(reuse), shot=shot.name, source=source, **options)
-    try:
+    with backend_errors_as_user_errors():
         validate(request)
-    except RequestError as exc:
-        raise UserError(exc.message, exc.hint) from None
     return request
 
 

@@ -1,13 +1,16 @@
 """Background work, one shape for all of it: the add-on's one timer polls one registry of tasks
-(the worker, a generation, an install, the doctor, a download). Standard library only.
+(the worker, a generation, an install, the doctor, a calibration, a download). Standard library only.
 
 Each tick, for every task: ``poll()`` returns its new typed events, ``apply(event)`` shows each one
 (in Blender: the properties the panels draw), and once ``done()`` is true ``finish()`` runs once and
-the task leaves the registry. ``cancel()`` asks it to stop; it is done when it has."""
+the task leaves the registry. ``cancel()`` asks it to stop; it is done when it has.
+``ChildProcessTask`` is that shape for one backend command in a child process."""
 
 from __future__ import annotations
 
 import traceback
+
+from .child_process import ChildProcess
 
 
 class Task:
@@ -79,3 +82,34 @@ class TaskRegistry:
         for task in reversed(self.tasks):
             task.stop_now()
         self.tasks.clear()
+
+
+class ChildProcessTask(Task):
+    """One backend command in a child process, followed until it ends: its protocol events (or,
+    with ``events=False``, its whole stdout) and its exit status. Subclasses say what the events
+    and the end mean (``ended``); cancelling ends the process tree."""
+
+    events = True
+
+    def __init__(self, command: list[str]):
+        self.process = ChildProcess(command, events=self.events)
+
+    def poll(self):
+        return self.process.poll()
+
+    def done(self) -> bool:
+        return not self.process.running()
+
+    def finish(self) -> None:
+        for event in self.process.poll():  # the readers hold everything once the process has ended
+            self.apply(event)
+        self.ended(self.process.process.returncode, "".join(self.process.stdout_text))
+
+    def ended(self, returncode: int, output: str) -> None:
+        """The process has exited with ``returncode``; ``output``: its stdout (``events=False``)."""
+
+    def cancel(self) -> None:
+        self.process.kill()
+
+    def last_stderr(self) -> str:
+        return self.process.last_stderr()

@@ -6,8 +6,8 @@ longer match the preferences (then a new one is started)."""
 
 from __future__ import annotations
 
-from ..mpd_backend.protocol import ByeEvent, ErrorEvent, Event, ReadyEvent, cancel_request, run_request
-from ..mpd_backend.request import WORKER_OPTIONS
+from ..mpd_backend.contract.job_request import WORKER_OPTIONS
+from ..mpd_backend.contract.protocol import ByeEvent, CancelCommand, ErrorEvent, Event, ReadyEvent, RunCommand
 from .child_process import ChildProcess
 from .states import WorkerState
 
@@ -29,7 +29,7 @@ class WorkerClient:
     def __init__(self, python: str, options: dict, idle_timeout_s: float | None = None):
         self.python = python
         self.options = {k: options[k] for k in WORKER_OPTIONS}
-        self.process = ChildProcess(serve_command(python, self.options, idle_timeout_s), requests=True)
+        self.process = ChildProcess(serve_command(python, self.options, idle_timeout_s), commands=True)
         self.state = WorkerState.LOADING
         self.ready: ReadyEvent | None = None
         self.failure = ""  # why the worker itself failed (e.g. its model did not load)
@@ -46,10 +46,10 @@ class WorkerClient:
         return self.process.running()
 
     def run(self, job_id: str, job_json) -> bool:
-        return self.process.send(run_request(job_id, str(job_json)))
+        return self.process.send(RunCommand(job_id, str(job_json)))
 
     def cancel(self, job_id: str) -> None:
-        self.process.send(cancel_request(job_id))
+        self.process.send(CancelCommand(job_id))
 
     def poll(self) -> list[Event]:
         """New events; the worker's own ones also move its state."""

@@ -1,21 +1,27 @@
 """MPD Inbetween's backend: SVD-XT inbetweening with Motion Prior Distillation.
 
-Importing this package does not import torch: the Blender add-on imports ``mpd_backend.protocol``
-from Blender's own Python. The pipeline and samplers load torch when first used.
+Importing this package does not import torch: the Blender add-on imports ``mpd_backend.contract``
+(standard library only) from Blender's own Python. The pipeline and samplers load torch when first
+used.
+
+    contract/   the job request, the wire, errors, job folders, farm batches, pricing, chain plans
+    svd/        SVD-XT: the pipeline, the samplers, loading, the engine, the live preview, calibration
+    flow/       the weight-free engine: optical flow, its engine, retiming clips to the timeline
+    cli, worker, runner, batch_runner, report, doctor, download: the processes and what they run
 """
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "InbetweenPipeline": "pipeline",
-    "load_pipeline": "loading",
-    "Sampler": "samplers",
-    "Forward": "samplers",
-    "TRF": "samplers",
-    "ViBiD": "samplers",
-    "MPD": "samplers",
-    "MPDTRF": "samplers",
-    "get_sampler": "samplers",
+    "InbetweenPipeline": "svd.pipeline",
+    "load_pipeline": "svd.loading",
+    "Sampler": "svd.samplers",
+    "Forward": "svd.samplers",
+    "TRF": "svd.samplers",
+    "ViBiD": "svd.samplers",
+    "MPD": "svd.samplers",
+    "MPDTRF": "svd.samplers",
+    "get_sampler": "svd.samplers",
 }
 
 __all__ = ["__version__", *_LAZY]

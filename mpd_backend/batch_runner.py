@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 
-from .batch import Batch, BatchShot, parse_shot_range, read_batch
-from .errors import BackendError, JobCancelled, explain_exception
-from .job_folder import clear_unfinished_attempt, read_manifest
-from .protocol import ErrorCode
+from .contract.errors import BackendError, JobCancelled, explain_exception
+from .contract.farm_batch import Batch, BatchShot, parse_shot_range, read_batch
+from .contract.job_folder import clear_unfinished_attempt, read_manifest
+from .contract.protocol import ErrorCode
 from .runner import matching_result, plan_job, run_job
 
 
@@ -81,7 +81,7 @@ class _ShotRunner:
         here once); a shot asking for others fails alone."""
         if self.options is not None:
             return
-        from .request import read_request
+        from .contract.job_folder import read_request
         from .worker import load_model
 
         options = read_request(folder).worker_options()

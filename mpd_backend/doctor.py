@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 
-from .errors import BackendError
+from .contract.errors import BackendError
 
 
 def _gib(n: int) -> float:
@@ -35,7 +35,7 @@ def devices() -> list[dict]:
 
 
 def model_status(model: str) -> dict:
-    from .loading import find_model
+    from .svd.loading import find_model
 
     try:
         folder = find_model(model, offline=True)
@@ -47,7 +47,7 @@ def model_status(model: str) -> dict:
 
 def auto_settings() -> dict:
     """What ``--device auto --dtype auto`` and the default low-VRAM choice settle at here."""
-    from .loading import resolve_device, resolve_dtype, wants_low_vram
+    from .svd.loading import resolve_device, resolve_dtype, wants_low_vram
 
     device = resolve_device("auto")
     return {"device": device, "dtype": str(resolve_dtype("auto", device)).removeprefix("torch."), "low_vram": wants_low_vram(device)}

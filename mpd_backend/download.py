@@ -5,9 +5,10 @@ never written anywhere by us."""
 
 from __future__ import annotations
 
-from .errors import BackendError, explain_exception
-from .loading import check_model_folder, looks_like_path, model_cache_folder
-from .protocol import ErrorCode
+from .contract.errors import BackendError, explain_exception
+from .contract.model_folder import check_model_folder, looks_like_path
+from .contract.protocol import ErrorCode
+from .svd.loading import model_cache_folder
 
 
 def progress_tqdm(report):

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from .errors import bad_input
+from .contract.errors import RequestError
 
 
 def read_keyframe(path: str | Path, role: str) -> Image.Image:
     """An RGB image, or a BackendError saying why the file cannot be used."""
     path = Path(path)
     if not path.is_file():
-        raise bad_input(f"The {role} keyframe was not found: {path}", "check the path")
+        raise RequestError(f"The {role} keyframe was not found: {path}", "check the path")
     try:
         with Image.open(path) as image:
             image.load()
@@ -22,7 +22,7 @@ def read_keyframe(path: str | Path, role: str) -> Image.Image:
                 return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
             return image.convert("RGB")
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise bad_input(f"The {role} keyframe cannot be read as an image: {path} ({exc})", "use a PNG or JPEG file") from None
+        raise RequestError(f"The {role} keyframe cannot be read as an image: {path} ({exc})", "use a PNG or JPEG file") from None
 
 
 def fit_to(image: Image.Image, size: tuple[int, int]) -> Image.Image:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 import threading
 
-from .errors import BackendError
-from .protocol import DoneEvent, DownloadedEvent, ErrorEvent, Event, LogEvent, PreviewEvent, ProgressEvent, encode_event
+from .contract.errors import BackendError
+from .contract.protocol import DoneEvent, DownloadedEvent, ErrorEvent, Event, LogEvent, PreviewEvent, ProgressEvent, encode_event
 
 _write_lock = threading.Lock()  # serve's reader thread and its jobs share stdout
 

@@ -15,12 +15,24 @@ from pathlib import Path
 
 from . import __version__
 from .contact_sheet import contact_sheet
-from .errors import BackendError, JobCancelled, bad_input
+from .contract.errors import BackendError, JobCancelled, RequestError
+from .contract.job_folder import (
+    CONTACT_SHEET,
+    JOB_MANIFEST,
+    JOB_REQUEST,
+    PREVIEW_IMAGE,
+    claim_job_folder,
+    discard_request_folder,
+    read_manifest,
+    read_request,
+    write_frames,
+    write_keyframes,
+    write_manifest,
+)
+from .contract.job_request import SCHEMA_VERSION, JobRequest, resolved_parameters
+from .contract.protocol import PROTOCOL_VERSION, ErrorCode
+from .flow.retiming import generation_size
 from .images import fit_to, read_keyframe
-from .job_folder import claim_job_folder, discard_request_folder, read_manifest, write_frames, write_keyframes, write_manifest
-from .protocol import CONTACT_SHEET, JOB_MANIFEST, JOB_REQUEST, PREVIEW_IMAGE, PROTOCOL_VERSION, ErrorCode
-from .request import SCHEMA_VERSION, JobRequest, read_request, resolved_parameters
-from .timing import generation_size
 
 # Only these mean "the weights are simply not here": auto then falls back to the flow engine. A model
 # that is present but broken (incomplete, pickle-only) is an error on every engine.
@@ -72,7 +84,7 @@ def keyframe_hashes(request: JobRequest, hashes: list[str]) -> dict:
 
 def hold_notes(request: JobRequest, hashes: list[str]) -> list[str]:
     """A chain's frames between two identical consecutive keys hold that image (chains.md section 5)."""
-    from .chain import SegmentKind, chain_segments
+    from .contract.chain_plan import SegmentKind, chain_segments
 
     return [f"frames {s.frame_a}-{s.frame_b} hold one image (two identical keys): nothing was generated there"
             for s in chain_segments([key.frame for key in request.keys], hashes) if s.kind == SegmentKind.HOLD]
@@ -82,7 +94,7 @@ def resolve_engine(options: dict, notes: list[str]) -> str:
     """"auto" is svd when the model is found without downloading, else flow (said plainly)."""
     if options["engine"] != "auto":
         return options["engine"]
-    from .loading import find_model
+    from .svd.loading import find_model
 
     try:
         find_model(options["model"], offline=True)
@@ -123,7 +135,7 @@ def check_worker_options(request: JobRequest, worker_options: dict) -> None:
     """A worker serves one model, device, dtype...: a job that asks for others fails alone."""
     for name, value in worker_options.items():
         if getattr(request, name) != value:
-            raise bad_input(f"This worker serves {name}={value!r}; the job asks for {getattr(request, name)!r}.",
+            raise RequestError(f"This worker serves {name}={value!r}; the job asks for {getattr(request, name)!r}.",
                             "start another worker for it")
 
 
@@ -146,6 +158,15 @@ class JobPlan:
         return self.images[0]
 
     @property
+    def key_frames(self) -> list[int]:
+        return [key.frame for key in self.request.keys]
+
+    @property
+    def chain(self) -> bool:
+        """More than two keys (two identical keys are two keys, run exactly as before chains)."""
+        return len(self.request.keys) > 2
+
+    @property
     def end(self):
         return self.images[-1]
 
@@ -163,7 +184,7 @@ def plan_job(job: Path, engine: str | None = None, worker_options: dict | None =
     engine = engine or resolve_engine(request.worker_options(), notes)
     sampler = None
     if engine == "svd":
-        from .samplers import get_sampler
+        from .svd.samplers import get_sampler
 
         sampler = get_sampler(request.sampler)
     size = (request.width, request.height) if request.width and request.height else generation_size(*images[0].size)
@@ -183,69 +204,89 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
     ``check_worker_options``).
     """
     plan = plan_job(job, "svd" if pipe is not None else None, worker_options)
-    folder, request, start, end, engine, params, wanted, notes = (
-        plan.folder, plan.request, plan.start, plan.end, plan.engine, plan.params, plan.fingerprint, plan.notes)
-    if request.seed is not None and request.reuse:  # a drawn seed never matches an earlier job
-        earlier = find_reusable(request, wanted)
-        if earlier is not None:
-            report.log(f"reused {earlier.parent}: same keyframes and parameters")
-            discard_request_folder(folder)
-            return JobResult(earlier, len(read_manifest(earlier.parent)["frames"]), reused=True)
-    claim_job_folder(folder)
-    chain = len(request.keys) > 2  # two keys run exactly as before chains, identical ones included
-    if chain:
-        notes += hold_notes(request, plan.hashes)
-    for note in notes:
-        report.note(note)
-    write_keyframes(folder, start, end)
-
-    t0 = time.perf_counter()
-    if engine == "flow":
-        from .flow_engine import generate_flow, generate_flow_chain
-
-        if chain:
-            frames, record = generate_flow_chain(plan.images, [k.frame for k in request.keys], plan.hashes, report, notes)
-        else:
-            frames, record = generate_flow(start, end, request.frames, report, notes)
+    earlier = reused_result(plan, report)
+    if earlier is not None:
+        return earlier
+    begin_job(plan, report)
+    if plan.engine == "flow":
+        frames, record = generate_with_flow(plan, report)
     else:
-        from .svd_engine import generate_svd, generate_svd_chain, load_for
-
-        if pipe is None:
-            report.progress("load", 0, 1)
-            pipe = load_for(request.worker_options())
-            report.progress("load", 1, 1)
-            if should_stop():
-                raise JobCancelled()
-        load_s = time.perf_counter() - t0
-        if chain:
-            frames, record = generate_svd_chain(pipe, plan.images, [k.frame for k in request.keys], plan.hashes, params, wanted,
-                                                report, should_stop, folder, request.reuse, folder / PREVIEW_IMAGE)
-        else:
-            frames, record = generate_svd(pipe, start, end, params, report, should_stop, folder / PREVIEW_IMAGE)
-        record["timings"]["load_s"] = load_s
-        params.update(record.pop("settled"))  # what "auto" settled at: device, dtype
+        frames, record = generate_with_svd(plan, report, pipe, should_stop)
     if should_stop():
         raise JobCancelled()
+    return finish_job(plan, frames, record, report)
+
+
+def reused_result(plan: JobPlan, report) -> JobResult | None:
+    """An earlier job's result when the request offers one with this fingerprint (its own folder,
+    which holds only the request, is then removed)."""
+    if plan.request.seed is None or not plan.request.reuse:  # a drawn seed never matches an earlier job
+        return None
+    earlier = find_reusable(plan.request, plan.fingerprint)
+    if earlier is None:
+        return None
+    report.log(f"reused {earlier.parent}: same keyframes and parameters")
+    discard_request_folder(plan.folder)
+    return JobResult(earlier, len(read_manifest(earlier.parent)["frames"]), reused=True)
+
+
+def begin_job(plan: JobPlan, report) -> None:
+    """Claim the folder, say the notes, and write the keyframes as used."""
+    claim_job_folder(plan.folder)
+    if plan.chain:  # two keys run exactly as before chains, identical ones included
+        plan.notes += hold_notes(plan.request, plan.hashes)
+    for note in plan.notes:
+        report.note(note)
+    write_keyframes(plan.folder, plan.start, plan.end)
+
+
+def generate_with_flow(plan: JobPlan, report) -> tuple[list, dict]:
+    from .flow.flow_engine import generate_flow, generate_flow_chain
+
+    if plan.chain:
+        return generate_flow_chain(plan.images, plan.key_frames, plan.hashes, report, plan.notes)
+    return generate_flow(plan.start, plan.end, plan.request.frames, report, plan.notes)
+
+
+def generate_with_svd(plan: JobPlan, report, pipe, should_stop) -> tuple[list, dict]:
+    """The svd engine's frames, the model loaded first when no pipeline is given; what "auto"
+    settled at (device, dtype) goes into the plan's parameters."""
+    from .svd.svd_chain import generate_svd_chain
+    from .svd.svd_engine import generate_svd, load_for
+
     t0 = time.perf_counter()
-    frames[0], frames[-1] = start, end  # the keyframes themselves, exactly
-    names = write_frames(folder, frames, on_frame=lambda n, of: report.progress("write", n, of))
-    contact_sheet(frames, request.keys[0].frame, [k.frame for k in request.keys]).save(folder / CONTACT_SHEET)
+    if pipe is None:
+        report.progress("load", 0, 1)
+        pipe = load_for(plan.request.worker_options())
+        report.progress("load", 1, 1)
+        if should_stop():
+            raise JobCancelled()
+    load_s = time.perf_counter() - t0
+    preview = plan.folder / PREVIEW_IMAGE
+    if plan.chain:
+        frames, record = generate_svd_chain(pipe, plan.images, plan.key_frames, plan.hashes, plan.params, plan.fingerprint,
+                                            report, should_stop, plan.folder, plan.request.reuse, preview)
+    else:
+        frames, record = generate_svd(pipe, plan.start, plan.end, plan.params, report, should_stop, preview)
+    record["timings"]["load_s"] = load_s
+    plan.params.update(record.pop("settled"))
+    return frames, record
+
+
+def finish_job(plan: JobPlan, frames: list, record: dict, report) -> JobResult:
+    """Write the frames (the keyframes themselves first and last), the contact sheet, and the
+    manifest last."""
+    t0 = time.perf_counter()
+    frames[0], frames[-1] = plan.start, plan.end
+    names = write_frames(plan.folder, frames, on_frame=lambda n, of: report.progress("write", n, of))
+    contact_sheet(frames, plan.key_frames[0], plan.key_frames).save(plan.folder / CONTACT_SHEET)
     record["timings"]["write_s"] = time.perf_counter() - t0
+    request = plan.request
     manifest = write_manifest(
-        folder,
-        names,
-        schema=SCHEMA_VERSION,
-        protocol=PROTOCOL_VERSION,
-        engine=engine,
-        shot=request.shot,
-        source=request.source,
-        keys=[{"frame": key.frame, "image": key.image} for key in request.keys],
-        fingerprint=wanted,
-        parameters=params,
-        size=list(start.size),
-        notes=notes,
-        versions=versions(engine),
-        **record,
+        plan.folder, names, schema=SCHEMA_VERSION, protocol=PROTOCOL_VERSION, engine=plan.engine, shot=request.shot,
+        source=request.source, keys=[{"frame": key.frame, "image": key.image} for key in request.keys],
+        fingerprint=plan.fingerprint, parameters=plan.params, size=list(plan.start.size), notes=plan.notes,
+        versions=versions(plan.engine), **record,
     )
     return JobResult(manifest, len(names))
 

@@ -4,7 +4,7 @@
 It never outlives its parent: the end of stdin (the parent is gone, whatever the reason, a crash or
 a SIGKILL included) cancels every job and, should the main thread be stuck in something it cannot
 leave at once (loading a model from a slow disk, one long UNet call), ends the process
-``EXIT_GRACE_S`` later. An unfinished job never has a manifest: it is written last.
+``exit_grace_s`` later (``serve --exit-grace``, 2 s by default). An unfinished job never has a manifest: it is written last.
 """
 
 from __future__ import annotations
@@ -16,45 +16,44 @@ import sys
 import threading
 import time
 
-from .errors import JobCancelled, bad_input, explain_exception
-from .protocol import ByeEvent, ErrorCode, ErrorEvent, ReadyEvent, decode_request
+from .contract.errors import JobCancelled, RequestError, explain_exception
+from .contract.protocol import ByeEvent, CancelCommand, ErrorCode, ErrorEvent, ReadyEvent, RunCommand, ShutdownCommand, decode_command
 from .report import Reporter, emit
 from .runner import quiet_libraries, resolve_engine, run_job
-from .svd_engine import load_for
+from .svd.svd_engine import load_for
 
-EXIT_GRACE_S = 2.0
+EXIT_GRACE_S = 2.0  # the default of serve --exit-grace
 _SHUTDOWN, _END_OF_INPUT = object(), object()
 
 
 class Worker:
-    def __init__(self, options: dict):
-        self.options = options  # engine, model, device, dtype, offload, offline: fixed for the worker's life
+    def __init__(self, options: dict, exit_grace_s: float = EXIT_GRACE_S):
+        self.options, self.exit_grace_s = options, exit_grace_s  # engine, model, device, dtype, offload, offline: fixed for the worker's life
         self.queue: queue.Queue = queue.Queue()
         self.cancelled: set[str] = set()
         self.abandoned = False
         self.lock = threading.Lock()
 
-    def read_requests(self, stream) -> None:
-        """The reader thread: queue jobs, note cancels at once. A shutdown request lets the jobs
-        already sent finish; the end of input (the parent is gone) cancels them all."""
+    def read_commands(self, stream) -> None:
+        """The reader thread: queue jobs, note cancels at once. A shutdown lets the jobs already
+        sent finish; the end of input (the parent is gone) cancels them all."""
         for line in stream:
-            request = decode_request(line)
-            kind = request.get("request") if request else None
-            if kind == "run":
-                self.queue.put(request)
-            elif kind == "cancel":
+            command = decode_command(line)
+            if isinstance(command, RunCommand):
+                self.queue.put(command)
+            elif isinstance(command, CancelCommand):
                 with self.lock:
-                    self.cancelled.add(str(request.get("id")))
-            elif kind == "shutdown":
+                    self.cancelled.add(command.id)
+            elif isinstance(command, ShutdownCommand):
                 self.queue.put(_SHUTDOWN)
                 return
             elif line.strip():
-                emit(ErrorEvent(None, ErrorCode.BAD_INPUT, f"Not a protocol request: {line.strip()[:200]}",
+                emit(ErrorEvent(None, ErrorCode.BAD_INPUT, f"Not a protocol command: {line.strip()[:200]}",
                                 "send one JSON object per line: run, cancel or shutdown"))
         with self.lock:
             self.abandoned = True  # the running job stops at its next step; queued ones are dropped
         self.queue.put(_END_OF_INPUT)
-        watchdog = threading.Timer(EXIT_GRACE_S, os._exit, args=(3,))
+        watchdog = threading.Timer(self.exit_grace_s, os._exit, args=(3,))
         watchdog.daemon = True
         watchdog.start()
 
@@ -62,15 +61,15 @@ class Worker:
         with self.lock:
             return self.abandoned or job_id in self.cancelled
 
-    def run_one(self, request: dict, pipe) -> None:
-        job_id = str(request.get("id", ""))
+    def run_one(self, command: RunCommand, pipe) -> None:
+        job_id = command.id
         report = Reporter(json_events=True, job_id=job_id)
         try:
             if self.is_cancelled(job_id):
                 raise JobCancelled()
-            if not isinstance(request.get("job"), str):
-                raise bad_input("A run request needs 'job': the path of a job folder's job.json.")
-            result = run_job(request["job"], report, pipe=pipe, should_stop=lambda: self.is_cancelled(job_id),
+            if not command.job:
+                raise RequestError("A run command needs 'job': the path of a job folder's job.json.")
+            result = run_job(command.job, report, pipe=pipe, should_stop=lambda: self.is_cancelled(job_id),
                              worker_options=self.options)
             report.done(result.frames, str(result.manifest), result.reused)
         except Exception as exc:  # one failed job never stops the worker
@@ -94,11 +93,11 @@ def load_model(options: dict):
     return load_for(options) if resolve_engine(options, notes) == "svd" else None
 
 
-def serve(options: dict, idle_timeout: float | None = None, stdin=None) -> int:
+def serve(options: dict, idle_timeout: float | None = None, stdin=None, exit_grace_s: float = EXIT_GRACE_S) -> int:
     """Run jobs until a shutdown, the end of stdin or ``idle_timeout`` seconds without a job."""
-    worker = Worker(options)
+    worker = Worker(options, exit_grace_s)
     # Reading starts before the model loads, so that a parent gone mid-load is noticed at once.
-    threading.Thread(target=worker.read_requests, args=(stdin or sys.stdin,), daemon=True).start()
+    threading.Thread(target=worker.read_commands, args=(stdin or sys.stdin,), daemon=True).start()
     t0 = time.perf_counter()
     try:
         quiet_libraries()
@@ -115,15 +114,15 @@ def serve(options: dict, idle_timeout: float | None = None, stdin=None) -> int:
     try:
         while True:
             try:
-                request = worker.queue.get(timeout=idle_timeout or None)
+                command = worker.queue.get(timeout=idle_timeout or None)
             except queue.Empty:
                 emit(ByeEvent(None, "idle"))
                 return 0
-            if request is _SHUTDOWN or request is _END_OF_INPUT:
+            if command is _SHUTDOWN or command is _END_OF_INPUT:
                 break
-            worker.run_one(request, pipe)
+            worker.run_one(command, pipe)
     except KeyboardInterrupt:
         emit(ErrorEvent(None, ErrorCode.CANCELLED, "Interrupted: the worker stops; unfinished jobs have no manifest."))
         return 130
-    emit(ByeEvent(None, "shutdown" if request is _SHUTDOWN else "end of input"))
+    emit(ByeEvent(None, "shutdown" if command is _SHUTDOWN else "end of input"))
     return 0

@@ -2,7 +2,6 @@
 
 import bpy
 
-from .batch_markers import MPD_OT_batch_markers
 from .calibrate import MPD_OT_calibrate
 from .cancel import MPD_OT_cancel
 from .env_cancel import MPD_OT_env_cancel
@@ -10,6 +9,7 @@ from .env_install import MPD_OT_env_install
 from .env_refresh import MPD_OT_env_refresh
 from .export_batch import MPD_OT_export_batch
 from .generate import MPD_OT_generate
+from .generate_markers import MPD_OT_generate_markers
 from .import_batch import MPD_OT_import_batch
 from .import_job import MPD_OT_import_job
 from .keyframes_from_files import MPD_OT_keyframes_from_files
@@ -27,7 +27,7 @@ classes = (
     MPD_OT_import_batch,
     MPD_OT_generate,
     MPD_OT_rerun,
-    MPD_OT_batch_markers,
+    MPD_OT_generate_markers,
     MPD_OT_export_batch,
     MPD_OT_cancel,
     MPD_OT_release_backend,

@@ -1,7 +1,7 @@
 import bpy
 
 from .. import backend_setup
-from ..core.user_error import UserError
+from ..core.user_error import reports_user_errors
 
 
 class MPD_OT_calibrate(bpy.types.Operator):
@@ -12,11 +12,8 @@ class MPD_OT_calibrate(bpy.types.Operator):
     bl_label = "Calibrate"
     bl_options = {"REGISTER"}
 
+    @reports_user_errors
     def execute(self, context):
-        try:
-            backend_setup.calibrate(context)
-        except UserError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+        backend_setup.calibrate(context)
         self.report({"INFO"}, "Calibrating in the background")
         return {"FINISHED"}

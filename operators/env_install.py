@@ -1,7 +1,7 @@
 import bpy
 
 from .. import backend_setup, background, generation
-from ..core.user_error import UserError
+from ..core.user_error import reports_user_errors
 
 
 class MPD_OT_env_install(bpy.types.Operator):
@@ -17,11 +17,8 @@ class MPD_OT_env_install(bpy.types.Operator):
     def poll(cls, context):
         return not background.registry.running(backend_setup.InstallTask.kind) and not generation.busy()
 
+    @reports_user_errors
     def execute(self, context):
-        try:
-            task = backend_setup.install(context)
-        except UserError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+        task = backend_setup.install(context)
         self.report({"INFO"}, f"Installing the backend environment in {task.installer.folder}")
         return {"FINISHED"}

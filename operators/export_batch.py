@@ -1,5 +1,4 @@
 import shutil
-import tempfile
 from pathlib import Path
 
 import bpy
@@ -8,10 +7,9 @@ from bpy.props import BoolProperty, StringProperty
 from .. import generation, preferences
 from ..core.shots import keyframe_frames, markers_in_use, new_job_folder, plan_shots
 from ..core.states import ShotStatus
-from ..core.user_error import UserError
-from ..keyframes import render_scene_frames
-from ..mpd_backend.batch import write_batch
-from ..mpd_backend.request import RequestError
+from ..core.user_error import UserError, backend_errors_as_user_errors, reports_user_errors
+from ..keyframes import render_to_staging
+from ..mpd_backend.contract.farm_batch import write_batch
 
 
 class MPD_OT_export_batch(bpy.types.Operator):
@@ -35,26 +33,21 @@ class MPD_OT_export_batch(bpy.types.Operator):
         context.window_manager.fileselect_add(self)
         return {"RUNNING_MODAL"}
 
+    @reports_user_errors
     def execute(self, context):
         scene = context.scene
         markers = markers_in_use([(m.name, m.frame, m.select) for m in scene.timeline_markers], self.selected_only)
-        staging = tempfile.mkdtemp(prefix="mpd_farm_keyframes_")
+        prefs = preferences.get(context)
+        root = generation.writable_root(Path(bpy.path.abspath(self.directory)) if self.directory else generation.output_root(prefs))
+        shots = [s for s in plan_shots(markers) if s.status == ShotStatus.QUEUED]
+        if not shots:
+            raise UserError("Every pair of markers is adjacent: there is no frame to fill.")
+        images, staging = render_to_staging(scene, keyframe_frames(shots), "mpd_farm_keyframes_")
         try:
-            prefs = preferences.get(context)
-            root = generation.writable_root(Path(bpy.path.abspath(self.directory)) if self.directory else generation.output_root(prefs))
-            shots = [s for s in plan_shots(markers) if s.status == ShotStatus.QUEUED]
-            if not shots:
-                raise UserError("Every pair of markers is adjacent: there is no frame to fill.")
-            images = render_scene_frames(scene, keyframe_frames(shots), Path(staging))
-            options = generation.job_options(scene.mpd_inbetween, prefs)
-            batch_file = write_batch(new_job_folder(root, f"{scene.name} farm batch"), images,
-                                     [(s.name, s.frame_a, s.frame_b) for s in shots], options, source="MARKERS")
-        except RequestError as exc:
-            self.report({"ERROR"}, f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
-            return {"CANCELLED"}
-        except UserError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+            with backend_errors_as_user_errors():
+                batch_file = write_batch(new_job_folder(root, f"{scene.name} farm batch"), images,
+                                         [(s.name, s.frame_a, s.frame_b) for s in shots], generation.job_options(scene.mpd_inbetween, prefs),
+                                         source="MARKERS")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self.report({"INFO"}, f"Batch of {len(shots)} shots for the farm (shot count {len(shots)}): {batch_file}")

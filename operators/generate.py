@@ -1,25 +1,20 @@
-import shutil
-import tempfile
 from pathlib import Path
 
 import bpy
 
 from .. import compat, generation
 from ..core.shots import Shot, chain_shot, check_gap
-from ..core.user_error import UserError
-from ..keyframes import file_keyframes, render_scene_frames, scene_chain_frames, strip_keyframes
+from ..core.user_error import reports_user_errors
+from ..keyframes import file_keyframes, render_to_staging, scene_chain_frames, strip_keyframes
+from ..mpd_backend.contract.protocol import with_hint
 
 
 def scene_shot(context, frames: list[int], name: str) -> tuple[Shot, str]:
     """A shot through the 3D scene rendered at ``frames``, and the temporary folder of the renders."""
     shot = chain_shot(name, [(frame, "") for frame in frames])
     generation.check_shots(context, [shot])  # before rendering anything
-    staging = tempfile.mkdtemp(prefix="mpd_keyframes_")
-    try:
-        shot.use_images(render_scene_frames(context.scene, frames, Path(staging)))
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    renders, staging = render_to_staging(context.scene, frames)
+    shot.use_images(renders)
     return shot, staging
 
 
@@ -42,7 +37,7 @@ def shot_from_settings(context) -> tuple[Shot, str | None]:
 
 
 class MPD_OT_generate(bpy.types.Operator):
-    """Generate the inbetweens between keyframes A and B on the backend worker and import them as a
+    """Generate the inbetweens through the panel's keys on the backend worker and import them as a
     strip (Esc cancels)"""
 
     bl_idname = "mpd.generate"
@@ -53,15 +48,10 @@ class MPD_OT_generate(bpy.types.Operator):
     def poll(cls, context):
         return not generation.busy()
 
+    @reports_user_errors(also=generation.show_failure)
     def execute(self, context):
-        staging = None
-        try:
-            shot, staging = shot_from_settings(context)
-            generation.start(context, [shot], context.scene.mpd_inbetween.source, staging)
-        except UserError as exc:
-            generation.show_failure(context, exc, staging)
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+        shot, staging = shot_from_settings(context)
+        generation.start(context, [shot], context.scene.mpd_inbetween.source, staging)
         self.report({"INFO"}, f"Generating {shot.frame_b - shot.frame_a + 1} frames for {shot.name}")
         return {"FINISHED"}
 
@@ -78,7 +68,7 @@ class MPD_OT_generate(bpy.types.Operator):
             return {"PASS_THROUGH"}
         state = generation.job_state(context)
         if state.state == "FAILED":
-            self.report({"ERROR"}, state.message + (f" ({state.hint})" if state.hint else ""))
+            self.report({"ERROR"}, with_hint(state.message, state.hint))
         elif state.message:
             self.report({"INFO"}, state.message)
         return {"FINISHED"}

@@ -2,7 +2,7 @@ import bpy
 from bpy.props import StringProperty
 
 from .. import compat
-from ..core.user_error import UserError
+from ..core.user_error import reports_user_errors
 from ..strips import import_job_strip
 
 
@@ -16,11 +16,8 @@ class MPD_OT_import_job(bpy.types.Operator):
 
     manifest: StringProperty(name="Manifest", subtype="FILE_PATH")
 
+    @reports_user_errors
     def execute(self, context):
-        try:
-            strip = import_job_strip(compat.sequencer_scene(context), bpy.path.abspath(self.manifest))
-        except UserError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+        strip = import_job_strip(compat.sequencer_scene(context), bpy.path.abspath(self.manifest))
         self.report({"INFO"}, f"Imported {strip.name} on channel {strip.channel}")
         return {"FINISHED"}

@@ -1,7 +1,7 @@
 import bpy
 
 from .. import compat
-from ..core.user_error import UserError
+from ..core.user_error import reports_user_errors
 from ..keyframes import strip_keyframes
 
 
@@ -13,13 +13,10 @@ class MPD_OT_keyframes_from_strips(bpy.types.Operator):
     bl_label = "Keyframes from Strips"
     bl_options = {"REGISTER", "UNDO"}
 
+    @reports_user_errors
     def execute(self, context):
         settings = context.scene.mpd_inbetween
-        try:
-            keys, shot = strip_keyframes(compat.sequencer_scene(context))
-        except UserError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+        keys, shot = strip_keyframes(compat.sequencer_scene(context))
         settings.source = "STRIPS"
         (frame_a, start), (frame_b, end) = keys[0], keys[-1]
         settings.start_image, settings.end_image = start, end

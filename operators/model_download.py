@@ -1,7 +1,7 @@
 import bpy
 
 from .. import backend_setup
-from ..core.user_error import UserError
+from ..core.user_error import reports_user_errors
 
 
 class MPD_OT_model_download(bpy.types.Operator):
@@ -17,10 +17,7 @@ class MPD_OT_model_download(bpy.types.Operator):
     def poll(cls, context):
         return not backend_setup.setup_running()
 
+    @reports_user_errors
     def execute(self, context):
-        try:
-            backend_setup.start_download(context)
-        except UserError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+        backend_setup.start_download(context)
         return {"FINISHED"}

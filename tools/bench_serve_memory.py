@@ -17,11 +17,11 @@ import psutil
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from mpd_backend.protocol import DoneEvent, ReadyEvent, decode_event, encode_request, run_request, shutdown_request  # noqa: E402
-from mpd_backend.request import two_key_request, write_request  # noqa: E402
-from mpd_testing.tiny import save_tiny_svd  # noqa: E402
+from mpd_backend.contract.job_folder import write_request
+from mpd_backend.contract.job_request import two_key_request
+from mpd_backend.contract.protocol import DoneEvent, ReadyEvent, RunCommand, ShutdownCommand, decode_event, encode_command
+from mpd_testing.tiny import save_tiny_svd
 
 
 def main(jobs: int, out: Path | None) -> None:
@@ -43,12 +43,12 @@ def main(jobs: int, out: Path | None) -> None:
         job = write_request(folder, two_key_request(str(work / "a.png"), str(work / "b.png"), 12, model=str(model), offline=True,
                                                     device="cpu", dtype="float32", steps=4, width=64, height=64, seed=k))
         t0 = time.perf_counter()
-        worker.stdin.write(encode_request(run_request(str(k), job)) + "\n")
+        worker.stdin.write(encode_command(RunCommand(str(k), str(job))) + "\n")
         worker.stdin.flush()
         end = next(e for e in events if e and e.id == str(k) and e.kind in ("done", "error"))
         assert isinstance(end, DoneEvent), end
         rows.append((f"job {k + 1}", process.memory_info().rss, time.perf_counter() - t0))
-    worker.stdin.write(encode_request(shutdown_request()) + "\n")
+    worker.stdin.write(encode_command(ShutdownCommand()) + "\n")
     worker.stdin.close()
     worker.wait(timeout=60)
 

@@ -22,53 +22,9 @@ os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mpd_demo_blender
 
 import bpy  # noqa: E402
 
+from mpd_testing.scenes import demo_scene  # noqa: E402
+
 PACKAGE = "bl_ext.user_default.mpd_inbetween"
-
-
-def material(name, colour, checker=None):
-    """A node material Cycles renders (the viewport colour alone renders grey)."""
-    mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
-    nodes, links = mat.node_tree.nodes, mat.node_tree.links
-    bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
-    if checker:
-        texture = nodes.new("ShaderNodeTexChecker")
-        texture.inputs["Scale"].default_value = 5.0
-        texture.inputs["Color1"].default_value = (*colour, 1)
-        texture.inputs["Color2"].default_value = (*checker, 1)
-        links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
-    else:
-        bsdf.inputs["Base Color"].default_value = (*colour, 1)
-    return mat
-
-
-def build_scene():
-    bpy.ops.wm.read_homefile(use_empty=True)
-    scene = bpy.context.scene
-    scene.name = "Rolling Ball"
-    bpy.ops.object.camera_add(location=(0, -9, 2.2), rotation=(1.35, 0, 0))
-    scene.camera = bpy.context.active_object
-    bpy.ops.object.light_add(type="SUN", location=(2, -2, 6), rotation=(0.6, 0.2, 0))
-    bpy.context.active_object.data.energy = 4
-    scene.world = bpy.data.worlds.new("Sky")
-    scene.world.color = (0.25, 0.35, 0.55)
-    bpy.ops.mesh.primitive_plane_add(size=20)
-    bpy.context.active_object.data.materials.append(material("Floor", (0.15, 0.35, 0.12), checker=(0.25, 0.5, 0.2)))
-    bpy.ops.mesh.primitive_uv_sphere_add(radius=0.8, location=(-0.6, 0, 0.8))
-    ball = bpy.context.active_object
-    ball.data.materials.append(material("Ball", (0.9, 0.35, 0.1), checker=(0.95, 0.85, 0.2)))
-    ball.keyframe_insert("location", frame=1)
-    ball.keyframe_insert("rotation_euler", frame=1)
-    ball.location.x, ball.rotation_euler.y = 0.6, 0.75  # it rolls
-    ball.keyframe_insert("location", frame=13)
-    ball.keyframe_insert("rotation_euler", frame=13)
-    render = scene.render
-    render.engine = "CYCLES"
-    scene.cycles.samples, scene.cycles.device = 8, "CPU"
-    render.resolution_x, render.resolution_y, render.resolution_percentage = 320, 180, 100
-    scene.frame_start, scene.frame_end = 1, 13
-    scene.frame_set(1)
-    return scene
 
 
 def main(out_root: Path) -> int:
@@ -77,7 +33,7 @@ def main(out_root: Path) -> int:
     zip_path = REPO / "build/mpd_inbetween.zip"
     result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default", enable_on_install=True)
     assert result == {"FINISHED"}, result
-    scene = build_scene()
+    scene = demo_scene()
     blend = out / "demo.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))  # job folders go next to it: //inbetweens/
 

@@ -1,4 +1,4 @@
-"""Render the demo's scene as a ground-truth sequence (headless Blender): ``python render_sequence.py OUT FRAMES``.
+"""Render the demo's scene as a ground-truth sequence (headless Blender): ``python -m tools.render_sequence OUT FRAMES``.
 
 A checkered ball rolling across a checkered floor over FRAMES frames (Cycles on the CPU), for the
 quality benchmark's Blender footage."""
@@ -9,32 +9,19 @@ import tempfile
 from pathlib import Path
 
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mpd_render_")
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
-import bpy  # noqa: E402
-from demo import build_scene  # noqa: E402
+import bpy  # noqa: E402, F401  (Blender first, then what renders with it)
 
-from compat import action_fcurves  # noqa: E402  (the add-on's 4.2-to-5.0 animation API shim)
+from mpd_testing.scenes import demo_scene, insert_keys, render_frames  # noqa: E402
 
 
 def main(out: Path, frames: int) -> None:
-    scene = build_scene()
+    scene = demo_scene()
     ball = scene.objects["Sphere"]
     ball.animation_data_clear()  # a steady roll over the whole range instead of the demo's two keys
-    ball.location.x, ball.rotation_euler.y = -2.4, 0.0
-    ball.keyframe_insert("location", frame=1)
-    ball.keyframe_insert("rotation_euler", frame=1)
-    ball.location.x, ball.rotation_euler.y = 2.4, 3.0
-    ball.keyframe_insert("location", frame=frames)
-    ball.keyframe_insert("rotation_euler", frame=frames)
-    for fcurve in action_fcurves(ball):
-        for key in fcurve.keyframe_points:
-            key.interpolation = "LINEAR"
-    out.mkdir(parents=True, exist_ok=True)
-    for frame in range(1, frames + 1):
-        scene.frame_set(frame)
-        bpy.ops.render.render(scene=scene.name)
-        bpy.data.images["Render Result"].save_render(str(out / f"{frame:04d}.png"), scene=scene)
+    insert_keys(ball, "location", {1: (-2.4, 0, 0.8), frames: (2.4, 0, 0.8)}, "LINEAR")
+    insert_keys(ball, "rotation_euler", {1: (0, 0.0, 0), frames: (0, 3.0, 0)}, "LINEAR")
+    render_frames(scene, range(1, frames + 1), out)
 
 
 if __name__ == "__main__":

@@ -25,12 +25,10 @@ import tempfile
 from pathlib import Path
 
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mpd_render_")
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
 import bpy  # noqa: E402
-from demo import material  # noqa: E402
 
-from compat import action_fcurves  # noqa: E402  (the add-on's 4.2-to-5.0 animation API shim)
+from mpd_testing.scenes import insert_keys, material, render_frames  # noqa: E402
 
 
 def base_scene(frames: int):
@@ -55,24 +53,14 @@ def base_scene(frames: int):
     return scene
 
 
-def keys(obj, path: str, values: dict, interpolation: str = "BEZIER") -> None:
-    """Keyframes of ``obj.<path>`` at {frame: value}; Bezier keys ease in and out."""
-    for frame, value in values.items():
-        setattr(obj, path, value)
-        obj.keyframe_insert(path, frame=frame)
-    for fcurve in action_fcurves(obj):
-        for point in fcurve.keyframe_points:
-            point.interpolation = interpolation
-
-
 def shot_arc(frames: int):
     scene = base_scene(frames)
     bpy.ops.mesh.primitive_uv_sphere_add(radius=0.6)
     ball = bpy.context.active_object
     ball.data.materials.append(material("Ball", (0.9, 0.35, 0.1), checker=(0.95, 0.85, 0.2)))
     mid = (frames + 1) // 2
-    keys(ball, "location", {1: (-3.0, 0, 0.6), mid: (0, 0, 2.6), frames: (3.0, 0, 0.6)})
-    keys(ball, "rotation_euler", {1: (0, 0, 0), frames: (0, 2.4 * math.pi, 0.5)})
+    insert_keys(ball, "location", {1: (-3.0, 0, 0.6), mid: (0, 0, 2.6), frames: (3.0, 0, 0.6)})
+    insert_keys(ball, "rotation_euler", {1: (0, 0, 0), frames: (0, 2.4 * math.pi, 0.5)})
     return scene
 
 
@@ -84,7 +72,7 @@ def shot_pan(frames: int):
     for x, y, size, colour in ((-2.5, 0.0, 0.9, (0.85, 0.6, 0.1)), (0.6, 0.5, 1.0, (0.2, 0.7, 0.3)), (3.0, 1.0, 0.8, (0.6, 0.3, 0.9))):
         bpy.ops.mesh.primitive_cube_add(size=2 * size, location=(x, y, size))
         bpy.context.active_object.data.materials.append(material(f"Box{x}", colour, checker=tuple(min(1, c + 0.3) for c in colour)))
-    keys(scene.camera, "location", {1: (-2.5, -10, 2.0), frames: (2.5, -10, 2.0)}, interpolation="LINEAR")
+    insert_keys(scene.camera, "location", {1: (-2.5, -10, 2.0), frames: (2.5, -10, 2.0)}, interpolation="LINEAR")
     return scene
 
 
@@ -97,7 +85,7 @@ def shot_rotation(frames: int):
     box.data.materials.append(material("Crate", (0.75, 0.45, 0.15), checker=(0.3, 0.55, 0.8)))
     box.parent = bpy.data.objects["Cylinder"]
     box.location = (0, 0, 1.1)
-    keys(bpy.data.objects["Cylinder"], "rotation_euler", {1: (0, 0, 0), frames: (0, 0, math.radians(120))}, interpolation="LINEAR")
+    insert_keys(bpy.data.objects["Cylinder"], "rotation_euler", {1: (0, 0, 0), frames: (0, 0, math.radians(120))}, interpolation="LINEAR")
     return scene
 
 
@@ -121,8 +109,8 @@ def shot_swing(frames: int):
     weight.data.materials.append(material("Weight", (0.9, 0.75, 0.1), checker=(0.3, 0.2, 0.1)))
     weight.parent = elbow
     mid = (frames + 1) // 2
-    keys(shoulder, "rotation_euler", {1: (0, math.radians(-55), 0), mid: (0, math.radians(10), 0), frames: (0, math.radians(55), 0)})
-    keys(elbow, "rotation_euler", {1: (0, math.radians(-40), 0), mid: (0, math.radians(35), 0), frames: (0, math.radians(-20), 0)})
+    insert_keys(shoulder, "rotation_euler", {1: (0, math.radians(-55), 0), mid: (0, math.radians(10), 0), frames: (0, math.radians(55), 0)})
+    insert_keys(elbow, "rotation_euler", {1: (0, math.radians(-40), 0), mid: (0, math.radians(35), 0), frames: (0, math.radians(-20), 0)})
     return scene
 
 
@@ -132,7 +120,7 @@ def shot_large_move(frames: int):
     box = bpy.context.active_object
     plain = material("Plain", (0.8, 0.12, 0.1))
     box.data.materials.append(plain)
-    keys(box, "location", {1: (-2.6, 0, 0.7), frames: (2.6, 0, 0.7)}, interpolation="LINEAR")
+    insert_keys(box, "location", {1: (-2.6, 0, 0.7), frames: (2.6, 0, 0.7)}, interpolation="LINEAR")
     return scene
 
 
@@ -146,11 +134,7 @@ def render(name: str, out: Path, frames: int, size: tuple[int, int] | None = Non
     scene = SHOTS[name](frames)
     if size:
         scene.render.resolution_x, scene.render.resolution_y = size
-    out.mkdir(parents=True, exist_ok=True)
-    for frame in wanted:
-        scene.frame_set(frame)
-        bpy.ops.render.render(scene=scene.name)
-        bpy.data.images["Render Result"].save_render(str(out / f"{frame:04d}.png"), scene=scene)
+    render_frames(scene, wanted, out)
     print(f"{name}: {len(wanted)} frames", file=sys.stderr, flush=True)
 
 

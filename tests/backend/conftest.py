@@ -24,7 +24,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def pipe(tiny_model_dir):
-    from mpd_backend.loading import load_pipeline
+    from mpd_backend.svd.loading import load_pipeline
 
     pipeline = load_pipeline(str(tiny_model_dir), device="cpu", dtype="float32", offline=True)
     pipeline.set_progress_bar_config(disable=True)
@@ -45,10 +45,11 @@ def keyframe_files(tmp_path_factory, keyframes) -> tuple[Path, Path]:
     return paths
 
 
-def run_backend(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
-    """``python -m mpd_backend ARGS`` as a separate process, never through a shell."""
+def run_backend(*args, env=None, timeout=300, module=True) -> subprocess.CompletedProcess:
+    """``python -m mpd_backend ARGS`` (``module=False``: ``python ARGS``) as a separate process in the
+    backend's environment, never through a shell."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "mpd_backend", *map(str, args)],
+        [sys.executable, *(["-m", "mpd_backend"] if module else []), *map(str, args)],
         capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
     )

@@ -1,4 +1,4 @@
-"""Chains of keys (shared/spec/chains.md): the layout, the samplers with inner keys, two keys
+"""Chains of keys (docs/spec/chains.md): the layout, the samplers with inner keys, two keys
 unchanged bit for bit, and whole jobs on the tiny model and the flow engine."""
 
 import json
@@ -9,10 +9,12 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from mpd_backend.chain import SegmentKind, WindowKey, is_cycle, key_positions, plan_windows, pop_ratios, segments, spread_residuals
-from mpd_backend.flow_engine import generate_flow, generate_flow_chain
+from mpd_backend.contract.chain_plan import SegmentKind, WindowKey, is_cycle, key_positions, plan_windows, segments
+from mpd_backend.flow.flow_engine import generate_flow, generate_flow_chain
 from mpd_backend.report import Reporter
-from mpd_backend.samplers import MPD, R, ViBiD, get_sampler, mpd_backward_x0
+from mpd_backend.svd.samplers import MPD, R, ViBiD, get_sampler, mpd_backward_x0
+from mpd_backend.svd.svd_chain import spread_residuals
+from mpd_testing.measures import pop_ratios
 
 from . import two_key_reference as reference
 from .conftest import run_backend
@@ -159,7 +161,7 @@ def test_inner_keys_are_exact_in_the_result(latents, name):
 
 @pytest.mark.parametrize("name", ["trf", "mpd-trf", "forward"])
 def test_samplers_without_a_hard_constraint_refuse_inner_keys(latents, name):
-    with pytest.raises(ValueError, match="only two keys; use vibid or mpd"):
+    with pytest.raises(ValueError, match="only two keys; use mpd or vibid"):
         sample(name, toy_denoiser(), latents["x"], {"z_start": latents["z_start"], "z_end": latents["z_end"]}, z_inner=latents["inner"])
 
 
@@ -328,7 +330,7 @@ def test_key_residuals_take_the_flash_out_of_the_frames_next_to_a_key(pipe, tmp_
     """The SVD chain with and without the residuals spread (chains.md section 4): the same keys, the
     frames next to each inner key closer to it, and a lower pop ratio."""
     from mpd_backend.runner import pixels_sha256
-    from mpd_backend.svd_engine import generate_svd_chain
+    from mpd_backend.svd.svd_chain import generate_svd_chain
 
     keys = [0, 4, 8, 12]
     images = [keyframe_disc(64, 64, 12 + 3 * t, 32) for t in keys]

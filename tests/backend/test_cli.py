@@ -6,9 +6,10 @@ import pytest
 import torch
 from PIL import Image
 
-from mpd_backend.errors import explain_exception
-from mpd_backend.loading import cpu_has_native_bf16
-from mpd_backend.protocol import DEFAULT_MODEL_ID, DoneEvent, ErrorEvent, ProgressEvent, decode_event
+from mpd_backend.contract.errors import explain_exception
+from mpd_backend.contract.job_request import DEFAULT_MODEL_ID
+from mpd_backend.contract.protocol import DoneEvent, ErrorEvent, ProgressEvent, decode_event
+from mpd_backend.svd.loading import cpu_has_native_bf16
 
 from .conftest import keyframe_image, run_backend
 from .fake_hub import FakeHub
@@ -90,7 +91,7 @@ def test_keyframes_of_different_sizes_are_fitted_and_said(tiny_model_dir, tmp_pa
         ("missing_start", "The start keyframe was not found"),
         ("unreadable_end", "The end keyframe cannot be read as an image"),
         ("one_frame", "frames must be at least 2"),
-        ("unknown_sampler", "Unknown sampler 'magic'"),
+        ("unknown_sampler", "invalid choice: 'magic'"),
         ("bad_size", "width must be a positive multiple of 64"),
     ],
 )
@@ -206,7 +207,9 @@ def test_doctor_reports_versions_devices_and_model(tiny_model_dir, tmp_path):
     report = json.loads(result.stdout)
     assert report["versions"]["torch"].startswith("2.13.0") and report["versions"]["diffusers"] == "0.42.1"
     assert any(d["device"] == "cpu" and d["total_gib"] > 0 for d in report["devices"])
-    assert report["model"]["found"] and report["model"]["size_gib"] >= 0
+    size = sum(p.stat().st_size for p in tiny_model_dir.rglob("*") if p.is_file())
+    assert report["model"]["found"] and report["model"]["folder"] == str(tiny_model_dir)
+    assert report["model"]["size_gib"] == round(size / 2**30, 2) and size > 100_000
     native_bf16 = cpu_has_native_bf16()
     assert report["auto"] == {"device": "cpu", "dtype": "bfloat16" if native_bf16 else "float32", "low_vram": False}
     text = run_backend("doctor", "--model", tmp_path / "missing").stdout

@@ -2,7 +2,7 @@
 
 import json
 
-from mpd_backend.protocol import DownloadedEvent, ProgressEvent, decode_event
+from mpd_backend.contract.protocol import DownloadedEvent, ProgressEvent, decode_event
 
 from .conftest import run_backend
 from .fake_hub import FakeHub

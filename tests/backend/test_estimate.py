@@ -4,10 +4,9 @@ import json
 
 import pytest
 
-from mpd_backend import estimate
-from mpd_backend.calibration import decode_flops, fit_flops, meta_components, unet_pair_flops
-from mpd_backend.protocol import SAMPLER_NAMES
-from mpd_backend.samplers import get_sampler
+from mpd_backend.contract import pricing
+from mpd_backend.svd.calibration import decode_flops, fit_flops, meta_components, unet_pair_flops
+from mpd_backend.svd.samplers import get_sampler
 
 from .conftest import run_backend
 
@@ -18,7 +17,7 @@ def test_flop_fit_prices_sizes_it_was_not_fitted_on(pipe):
         coefficients = fit_flops(count)
         for frames, width, height in ((25, 1024, 576), (14, 576, 1024), (8, 512, 320)):
             counted = count(frames, height // 8, width // 8)
-            assert estimate.counted_flops(coefficients, frames, width, height) == pytest.approx(counted, rel=0.05)
+            assert pricing.counted_flops(coefficients, frames, width, height) == pytest.approx(counted, rel=0.05)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +36,7 @@ def test_calibrate_caches_the_measured_speed(calibrated, tiny_model_dir):
     stored = json.loads((cache / "calibration.json").read_text())["calibrations"]
     (key,) = stored
     assert key == f"cpu|float32|full|{tiny_model_dir.resolve()}"
-    for name in SAMPLER_NAMES:  # the tables the add-on prices with come from the samplers themselves
-        assert stored[key]["unet_calls"][name]["25"] == get_sampler(name).unet_calls(25)
-        assert stored[key]["default_steps"][name] == get_sampler(name).default_steps
+    assert stored[key]["unet_pair_s"] == entry["unet_pair_s"] and len(stored[key]["unet_pair_flops"]) == 5
 
 
 def test_estimate_prices_a_job_from_the_cache(calibrated):
@@ -56,18 +53,18 @@ def test_estimate_prices_a_job_from_the_cache(calibrated):
     assert seconds["forward"] < seconds["mpd"] < seconds["mpd-trf"]
     larger = run_backend("estimate", *options, "--width", "256", "--height", "128", env={"MPD_CACHE_DIR": str(cache)})
     assert larger.returncode == 0 and larger.stdout.startswith("about ") and "of RAM" in larger.stdout
-    bad = run_backend("estimate", *options, "--steps", "500", env={"MPD_CACHE_DIR": str(cache)})
-    assert bad.returncode == 2 and "outside the calibrated range" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run_backend("estimate", *options, "--sampler", "magic", env={"MPD_CACHE_DIR": str(cache)})
+    assert bad.returncode == 2 and "magic" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_what_the_panel_says():
-    assert estimate.format_estimate({"seconds": 130.2, "peak_gib": 9.6, "memory": "GPU"}) == "about 2 min 10 s, 9.6 GB"
-    assert estimate.format_estimate({"seconds": 7300, "peak_gib": 5.5, "memory": "RAM"}) == "about 2 h 1 min, 5.5 GB of RAM"
+    assert pricing.format_estimate({"seconds": 130.2, "peak_gib": 9.6, "memory": "GPU"}) == "about 2 min 10 s, 9.6 GB"
+    assert pricing.format_estimate({"seconds": 7300, "peak_gib": 5.5, "memory": "RAM"}) == "about 2 h 1 min, 5.5 GB of RAM"
     on_gpu = {"peak_gib": 14.0, "memory": "GPU"}
-    assert estimate.memory_warning(on_gpu, 20.0, offload=False) is None
-    warning = estimate.memory_warning(on_gpu, 11.5, offload=False)
+    assert pricing.memory_warning(on_gpu, 20.0, offload=False) is None
+    warning = pricing.memory_warning(on_gpu, 11.5, offload=False)
     assert "11.5 GB is free" in warning and "Low VRAM" in warning and "width and height" in warning
-    assert "Low VRAM" not in estimate.memory_warning(on_gpu, 11.5, offload=True)
+    assert "Low VRAM" not in pricing.memory_warning(on_gpu, 11.5, offload=True)
 
 
 def test_a_chain_is_priced_as_its_windows(calibrated, keyframe_files):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mpd_backend.flow import AGREEMENT, LOW_CONFIDENCE, UNSURE, FlowPair, agreement_average, as_array, crossfade_inbetweens, flow_inbetweens
-from mpd_backend.protocol import LogEvent, decode_event
-from mpd_backend.timing import fit_to_timeline
+from mpd_backend.contract.protocol import LogEvent, decode_event
+from mpd_backend.flow.optical_flow import AGREEMENT, LOW_CONFIDENCE, UNSURE, FlowPair, agreement_average, as_array, crossfade_inbetweens, flow_inbetweens
+from mpd_backend.flow.retiming import fit_to_timeline
 
 from .conftest import run_backend
 

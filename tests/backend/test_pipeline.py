@@ -1,9 +1,7 @@
 """InbetweenPipeline on the tiny SVD: equivalence with diffusers, constraints, UNet calls, seeds."""
 
 import contextlib
-import re
-import subprocess
-import sys
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +10,11 @@ import torch
 from diffusers import StableVideoDiffusionPipeline
 from safetensors.torch import load_file
 
-from mpd_backend.samplers import MPD, MPDTRF, get_sampler
+from mpd_backend.contract.sampler_table import SAMPLER_NAMES, SAMPLER_TABLE, sampler_info
+from mpd_backend.svd.samplers import MPD, MPDTRF, get_sampler
 from mpd_testing.golden import GOLDEN_SAMPLERS, golden_latents
 
 from . import mpd_trf_reference
-from .conftest import REPO
 
 SMALL = dict(height=64, width=64, num_frames=8)
 
@@ -86,8 +84,31 @@ def test_unet_calls_match_the_spec(pipe, keyframes, name, steps, expected):
     with counting_unet(pipe) as calls:
         pipe(*keyframes, sampler=name, num_inference_steps=steps, height=32, width=32, num_frames=4,
              generator=seeded(0), output_type="latent")
-    assert sum(calls) // 2 == expected == get_sampler(name).unet_calls(steps)  # evaluations of D
+    assert sum(calls) // 2 == expected == get_sampler(name).unet_calls(steps) == sampler_info(name).unet_calls(steps)  # evaluations of D
     assert set(calls) <= {2, 4}  # one CFG pair, or both paths' pairs in one batch
+    assert (4 in calls) == (sampler_info(name).parallel_paths and steps > 1)  # the table's parallel paths batch
+
+
+def test_the_sampler_table_is_the_samplers():
+    """The contract's table, which the add-on, the panels and the pricing read, says what the samplers
+    do: UNet calls for every step count (the launches are counted above), the spec's default steps,
+    and which take a chain's inner keys."""
+    assert set(SAMPLER_NAMES) == {"forward", "trf", "vibid", "mpd", "mpd-trf"}
+    assert {info.name: info.default_steps for info in SAMPLER_TABLE} == {"forward": 25, "trf": 50, "vibid": 25, "mpd": 25, "mpd-trf": 25}
+    assert [info.unet_calls(info.default_steps) for info in SAMPLER_TABLE] == [65, 50, 185, 110, 25]  # the spec's counts
+    x, z = torch.zeros(1, 6, 4, 2, 2), torch.zeros(1, 4, 2, 2)
+    constant = lambda x_, i, key: (torch.zeros_like(x_), torch.ones_like(x_))
+    for info in SAMPLER_TABLE:
+        sampler = get_sampler(info.name)
+        assert [sampler.unet_calls(n) for n in range(1, 101)] == [info.unet_calls(n) for n in range(1, 101)]
+        assert info.label and str(info.unet_calls(info.default_steps)) in info.describe()
+        run = functools.partial(sampler.sample, constant, x, torch.tensor([2.0, 1.0, 0.0]), z_start=z, z_end=z,
+                                noise_like=torch.zeros_like, z_inner={2: z})
+        if info.takes_chains:
+            assert run().shape == x.shape
+        else:
+            with pytest.raises(ValueError, match="takes only two keys"):
+                run()
 
 
 @pytest.mark.parametrize("name, steps, launches", [("trf", 50, 55), ("mpd-trf", 10, 3 + 36)])
@@ -204,15 +225,3 @@ def test_outputs_and_defaults(pipe, keyframes):
     assert isinstance(tup, tuple) and tup[0].shape == (1, 8, 3, 64, 64)
     with pytest.raises(ValueError, match="needs an end_image"):
         pipe(keyframes[0], sampler="mpd")
-
-
-def test_backend_modules_the_add_on_imports_do_not_import_torch():
-    """Every backend module the add-on imports (found in its sources), imported as the add-on does."""
-    used = set()
-    for path in REPO.glob("**/*.py"):
-        if path.parts[len(REPO.parts)] in ("mpd_backend", "tests", "tools", "mpd_testing") or ".venv" in path.parts[len(REPO.parts)]:
-            continue
-        used |= set(re.findall(r"mpd_backend\.(\w+)", path.read_text(encoding="utf-8")))
-    assert {"protocol", "request", "job_folder", "loading", "estimate"} <= used
-    code = f"import sys, mpd_backend; [__import__('mpd_backend.' + m) for m in {sorted(used)!r}]; assert 'torch' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -1,14 +1,15 @@
 """The live preview and the contact sheet, as the add-on receives them from a real job (tiny model)."""
 
 import json
+import time
 
 import numpy as np
 import torch
 from PIL import Image
 
 from mpd_backend.contact_sheet import contact_sheet
-from mpd_backend.preview import preview_image, write_preview
-from mpd_backend.protocol import PreviewEvent, ProgressEvent, decode_event
+from mpd_backend.contract.protocol import PreviewEvent, ProgressEvent, decode_event
+from mpd_backend.svd.preview import preview_image, write_preview
 
 from .conftest import run_backend
 
@@ -41,8 +42,10 @@ def test_preview_picks_first_to_last_frames_and_is_written_whole(tmp_path):
     assert image.size == (4 * 16, 9)
     pixels = torch.from_numpy(np.asarray(image).copy())
     assert (pixels[:, :48] == 127).all() and (pixels[:, 48:] != 127).any()
+    began = time.perf_counter()
     seconds = write_preview(tmp_path / "preview.png", latents)
-    assert seconds >= 0 and [p.name for p in tmp_path.iterdir()] == ["preview.png"]  # no temporary file left
+    assert 0 < seconds <= time.perf_counter() - began  # the time it reports is its own
+    assert [p.name for p in tmp_path.iterdir()] == ["preview.png"]  # no temporary file left
 
 
 def test_contact_sheet_labels_timeline_frames_and_shrinks_large_frames():

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from mpd_backend import samplers
-from mpd_backend.samplers import MPD, MPDTRF, TRF, Forward, ViBiD, get_sampler, mpd_backward_x0
+from mpd_backend.svd import samplers
+from mpd_backend.svd.samplers import MPD, MPDTRF, TRF, Forward, ViBiD, get_sampler, mpd_backward_x0
 
 
 def random_latents(seed, T=6):

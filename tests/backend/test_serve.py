@@ -10,19 +10,9 @@ import time
 
 import pytest
 
-from mpd_backend.protocol import (
-    ByeEvent,
-    DoneEvent,
-    ErrorEvent,
-    ProgressEvent,
-    ReadyEvent,
-    cancel_request,
-    decode_event,
-    encode_request,
-    run_request,
-    shutdown_request,
-)
-from mpd_backend.request import two_key_request, write_request
+from mpd_backend.contract.job_folder import write_request
+from mpd_backend.contract.job_request import two_key_request
+from mpd_backend.contract.protocol import ByeEvent, CancelCommand, DoneEvent, ErrorEvent, ProgressEvent, ReadyEvent, RunCommand, ShutdownCommand, decode_event, encode_command
 
 from .conftest import REPO, run_backend
 
@@ -45,8 +35,8 @@ class WorkerSession:
             if event:
                 self.events.put(event)
 
-    def send(self, request: dict):
-        self.process.stdin.write(encode_request(request) + "\n")
+    def send(self, command):
+        self.process.stdin.write(encode_command(command) + "\n")
         self.process.stdin.flush()
 
     def next_event(self, timeout=120):
@@ -80,7 +70,7 @@ def job(tiny_model_dir, keyframe_files, folder, **extra):
     start, end = keyframe_files
     options = dict(model=str(tiny_model_dir), offline=True, device="cpu", dtype="float32", steps=2, width=64, height=64, seed=1)
     folder.mkdir(parents=True)
-    return write_request(folder, two_key_request(str(start), str(end), 5, **{**options, **extra}))
+    return str(write_request(folder, two_key_request(str(start), str(end), 5, **{**options, **extra})))
 
 
 def finished(job_id):
@@ -90,10 +80,10 @@ def finished(job_id):
 def test_one_model_load_many_jobs_and_a_failed_job_in_between(worker, tiny_model_dir, keyframe_files, tmp_path):
     ready = worker.next_event()
     assert isinstance(ready, ReadyEvent) and ready.device == "cpu" and ready.dtype == "float32"
-    worker.send(run_request("a", job(tiny_model_dir, keyframe_files, tmp_path / "a")))
-    worker.send(run_request("b", job(tiny_model_dir, (tmp_path / "missing.png", keyframe_files[1]), tmp_path / "b")))
-    worker.send(run_request("c", job(tiny_model_dir, keyframe_files, tmp_path / "c", sampler="vibid")))
-    worker.send(shutdown_request())
+    worker.send(RunCommand("a", job(tiny_model_dir, keyframe_files, tmp_path / "a")))
+    worker.send(RunCommand("b", job(tiny_model_dir, (tmp_path / "missing.png", keyframe_files[1]), tmp_path / "b")))
+    worker.send(RunCommand("c", job(tiny_model_dir, keyframe_files, tmp_path / "c", sampler="vibid")))
+    worker.send(ShutdownCommand())
 
     results = {e.id: e for e in [worker.until(finished(k)) for k in "abc"]}
     assert isinstance(results["a"], DoneEvent) and results["a"].frames == 5 and not results["a"].reused
@@ -109,26 +99,36 @@ def test_one_model_load_many_jobs_and_a_failed_job_in_between(worker, tiny_model
 
 def test_cancel_the_running_job_then_go_on(worker, tiny_model_dir, keyframe_files, tmp_path):
     worker.next_event()
-    worker.send(run_request("long", job(tiny_model_dir, keyframe_files, tmp_path / "long", steps=400)))
-    worker.send(run_request("queued", job(tiny_model_dir, keyframe_files, tmp_path / "queued")))
+    worker.send(RunCommand("long", job(tiny_model_dir, keyframe_files, tmp_path / "long", steps=400)))
+    worker.send(RunCommand("queued", job(tiny_model_dir, keyframe_files, tmp_path / "queued")))
     worker.until(lambda e: e.id == "long" and getattr(e, "phase", "") == "denoise")
-    worker.send(cancel_request("queued"))
-    worker.send(cancel_request("long"))
+    worker.send(CancelCommand("queued"))
+    worker.send(CancelCommand("long"))
     long, queued = worker.until(finished("long"), timeout=30), worker.until(finished("queued"), timeout=30)
     assert long.code == "cancelled" and queued.code == "cancelled"
     assert not (tmp_path / "long/manifest.json").exists() and not (tmp_path / "queued/manifest.json").exists()
 
-    worker.send(run_request("after", job(tiny_model_dir, keyframe_files, tmp_path / "after")))
+    worker.send(RunCommand("after", job(tiny_model_dir, keyframe_files, tmp_path / "after")))
     assert isinstance(worker.until(finished("after")), DoneEvent)
     worker.process.stdin.close()  # end of input shuts down cleanly too
     assert worker.until(lambda e: isinstance(e, ByeEvent)).reason == "end of input"
     assert worker.process.wait(timeout=30) == 0
 
 
-def test_end_of_input_cancels_the_running_and_queued_jobs(worker, tiny_model_dir, keyframe_files, tmp_path):
+def test_end_of_input_cancels_the_running_and_queued_jobs(tiny_model_dir, keyframe_files, tmp_path):
+    """The orderly way out, given all the time it needs (a loaded machine may take more than the
+    default 2 s grace to finish a step; the grace itself is tested by killing Blender)."""
+    worker = WorkerSession(tiny_model_dir, "--exit-grace", "120")
+    try:
+        end_of_input_cancels_everything(worker, tiny_model_dir, keyframe_files, tmp_path)
+    finally:
+        worker.close()
+
+
+def end_of_input_cancels_everything(worker, tiny_model_dir, keyframe_files, tmp_path):
     worker.next_event()
-    worker.send(run_request("long", job(tiny_model_dir, keyframe_files, tmp_path / "long", steps=400)))
-    worker.send(run_request("queued", job(tiny_model_dir, keyframe_files, tmp_path / "queued")))
+    worker.send(RunCommand("long", job(tiny_model_dir, keyframe_files, tmp_path / "long", steps=400)))
+    worker.send(RunCommand("queued", job(tiny_model_dir, keyframe_files, tmp_path / "queued")))
     worker.until(lambda e: e.id == "long" and getattr(e, "phase", "") == "denoise")
     worker.process.stdin.close()  # the parent is gone
     assert worker.until(finished("long"), timeout=30).code == "cancelled"
@@ -142,7 +142,7 @@ def test_idle_timeout_ends_the_worker(tiny_model_dir, keyframe_files, tmp_path):
     session = WorkerSession(tiny_model_dir, "--idle-timeout", "1")
     try:
         session.next_event()
-        session.send(run_request("a", job(tiny_model_dir, keyframe_files, tmp_path / "a")))
+        session.send(RunCommand("a", job(tiny_model_dir, keyframe_files, tmp_path / "a")))
         assert isinstance(session.until(finished("a")), DoneEvent)  # a job resets the idle clock
         assert session.until(lambda e: isinstance(e, ByeEvent), timeout=30).reason == "idle"
         assert session.process.wait(timeout=30) == 0
@@ -152,14 +152,14 @@ def test_idle_timeout_ends_the_worker(tiny_model_dir, keyframe_files, tmp_path):
 
 def test_a_job_for_another_model_or_malformed_input_fails_alone(worker, tiny_model_dir, keyframe_files, tmp_path):
     worker.next_event()
-    worker.send(run_request("other", job(tiny_model_dir, keyframe_files, tmp_path / "o", model="someone/else")))
+    worker.send(RunCommand("other", job(tiny_model_dir, keyframe_files, tmp_path / "o", model="someone/else")))
     assert "This worker serves model" in worker.until(finished("other")).message
     worker.process.stdin.write("this is not json\n")
     worker.process.stdin.flush()
-    assert "Not a protocol request" in worker.until(lambda e: isinstance(e, ErrorEvent)).message
-    worker.send(run_request("nojob", tmp_path / "nowhere" / "job.json"))
+    assert "Not a protocol command" in worker.until(lambda e: isinstance(e, ErrorEvent)).message
+    worker.send(RunCommand("nojob", str(tmp_path / "nowhere" / "job.json")))
     assert "No job request" in worker.until(finished("nojob")).message
-    worker.send(run_request("fine", job(tiny_model_dir, keyframe_files, tmp_path / "fine")))
+    worker.send(RunCommand("fine", job(tiny_model_dir, keyframe_files, tmp_path / "fine")))
     assert isinstance(worker.until(finished("fine")), DoneEvent)
 
 
@@ -167,7 +167,7 @@ def test_a_folder_that_already_holds_a_result_is_never_written_into(worker, tiny
     worker.next_event()
     path = job(tiny_model_dir, keyframe_files, tmp_path / "used")
     (tmp_path / "used" / "precious.png").write_bytes(b"keep me")
-    worker.send(run_request("x", path))
+    worker.send(RunCommand("x", path))
     error = worker.until(finished("x"))
     assert error.code == "output_exists" and "precious.png" in error.message
     assert (tmp_path / "used" / "precious.png").read_bytes() == b"keep me"

@@ -3,7 +3,7 @@ so that a test can show the chain-capable samplers are, with two keys, the same 
 
 import torch
 
-from mpd_backend.samplers import END, START, R, _after_step, _sigma_pair, euler, is_early_step, renoise
+from mpd_backend.svd.samplers import END, START, R, _after_step, _sigma_pair, euler, is_early_step, renoise
 
 
 def P(x0, k, z):

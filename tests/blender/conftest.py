@@ -6,8 +6,8 @@ real ~/.config/blender."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +24,7 @@ os.environ["MPD_CALIBRATION_SIZE"] = "64x64x4"  # the tiny model's calibration i
 import bpy  # noqa: E402
 
 PACKAGE = "bl_ext.user_default.mpd_inbetween"
+NOBODY = 65534
 
 
 def required_env(name: str) -> str:
@@ -66,6 +67,7 @@ def prefs(addon, tmp_path):
     prefs.model = required_env("MPD_TEST_MODEL")
     prefs.output_dir = str(tmp_path / "job folders ü") + os.sep
     prefs.device, prefs.dtype, prefs.engine, prefs.offline = "cpu", "float32", "auto", False
+    prefs.cancel_grace_s = 120.0  # a cancel waits for the next step, however loaded the machine; the kill path has its own test
     prefs.env_folder = str(tmp_path / "environments")
     return prefs
 
@@ -164,15 +166,29 @@ def strips_of(scene):
 
 @pytest.fixture
 def read_only_folder(tmp_path):
-    """A folder nobody can write to, root included (chattr +i), or skip where that cannot be made."""
+    """A folder the user cannot write to, and ``as_user()``, the context that calls the add-on as
+    that user. Not root: root writes anywhere, so as root the call runs with the effective user id
+    of nobody (every path it reads is then made readable to all)."""
     folder = tmp_path / "read-only"
     folder.mkdir()
+    folder.chmod(0o555)
     if os.geteuid() == 0:
-        if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
-            pytest.skip("cannot make a folder read-only for root here (chattr)")
-        yield folder
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
-    else:
-        folder.chmod(0o555)
-        yield folder
-        folder.chmod(0o755)
+        for path in (tmp_path, *tmp_path.parents):
+            if path == Path(tempfile.gettempdir()):
+                break
+            path.chmod(path.stat().st_mode | 0o005)  # nobody may look up the paths the call reads
+    yield folder
+    folder.chmod(0o755)
+
+
+@contextlib.contextmanager
+def as_user():
+    """Run the block as an unprivileged user when the tests run as root (see ``read_only_folder``)."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(NOBODY)
+    try:
+        yield
+    finally:
+        os.seteuid(0)

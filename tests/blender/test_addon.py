@@ -10,7 +10,7 @@ from pathlib import Path
 import bpy
 import pytest
 
-from .conftest import PACKAGE, build_animated_scene, module, strips_of, wait_for_job, write_png
+from .conftest import PACKAGE, as_user, build_animated_scene, module, strips_of, wait_for_job, write_png
 
 
 def running_worker():
@@ -247,9 +247,10 @@ def test_read_only_output_folder(scene, prefs, tmp_path, read_only_folder):
     start, end = keyframe_files(tmp_path)
     use_files(scene, start, end, 1, 10)
     prefs.output_dir = str(read_only_folder) + os.sep
-    with pytest.raises(RuntimeError, match="read-only"):
+    with as_user(), pytest.raises(RuntimeError, match="read-only.*Job Folders"):
         bpy.ops.mpd.generate()
     assert list(read_only_folder.iterdir()) == [] and strips_of(scene) == []
+    assert bpy.context.window_manager.mpd_job.state == "FAILED"
 
 
 def test_without_weights_the_flow_engine_runs_and_says_so(scene, prefs, tmp_path):

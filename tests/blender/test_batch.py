@@ -54,9 +54,10 @@ def render_counter():
 
 def test_three_shots_one_model_load_shared_markers_rendered_once(scene, prefs, render_counter):
     build_animated_scene(scene)
+    module("generation").release_worker()  # a new worker: its one model load is in this batch's log
     # Two markers on frame 5 are one keyframe; 13 and 14 are adjacent: that shot is skipped.
     add_markers(scene, [("A", 1), ("B", 5), ("B2", 5), ("C", 9), ("D", 13), ("E", 14)])
-    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
+    assert bpy.ops.mpd.generate_markers(per_shot=True) == {"FINISHED"}
     assert sorted(render_counter) == [1, 5, 9, 13]  # each needed marker frame rendered once
     state = wait_for_job()
     assert state.state == "DONE", state.message
@@ -64,7 +65,7 @@ def test_three_shots_one_model_load_shared_markers_rendered_once(scene, prefs, r
     assert "4 shots: 3 done, 0 failed, 1 skipped" in state.message
     assert inbetween_strips(scene) == [(1, 5), (5, 9), (9, 13)]
     log = worker_log(state)
-    assert sum(e["event"] == "ready" for e in log) <= 1  # one worker (maybe already up) for all shots
+    assert sum(e["event"] == "ready" for e in log) == 1  # one worker, its model loaded once, for all shots
     assert not any(e["event"] == "progress" and e["phase"] == "load" for e in log)  # the model is never reloaded
     assert sorted(shot_index(e) for e in log if e["event"] == "done") == ["0", "1", "2"]
     assert module("generation").running_worker().client.alive()  # it stays up for the next job
@@ -75,7 +76,7 @@ def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs
     add_markers(scene, [("A", 1), ("B", 5), ("C", 9), ("D", 13)])
     scene.mpd_inbetween.steps = 10  # shot 2 must still be running when the worker is killed
 
-    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
+    assert bpy.ops.mpd.generate_markers(per_shot=True) == {"FINISHED"}
     batch = generation_task()
     killed = []
 
@@ -91,7 +92,7 @@ def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs
     assert inbetween_strips(scene) == [(1, 5)]  # shot 2's half-written folder was not imported
     assert not (Path(batch.shots[1].job) / "manifest.json").exists()
 
-    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
+    assert bpy.ops.mpd.generate_markers(per_shot=True) == {"FINISHED"}
     state = wait_for_job()
     assert state.state == "DONE", state.message
     assert shot_statuses(state) == [("A-B", "reused"), ("B-C", "done"), ("C-D", "done")]
@@ -121,7 +122,7 @@ def test_fewer_than_two_marker_frames_is_a_clear_message(scene, prefs, markers):
     build_animated_scene(scene)
     add_markers(scene, markers)
     with pytest.raises(RuntimeError, match="at least 2 different frames"):
-        bpy.ops.mpd.batch_markers(per_shot=True)
+        bpy.ops.mpd.generate_markers(per_shot=True)
     assert not module("generation").busy()
 
 
@@ -129,7 +130,7 @@ def test_cancel_the_batch_within_seconds_and_keep_the_worker(scene, prefs):
     build_animated_scene(scene)
     add_markers(scene, [("A", 1), ("B", 5), ("C", 9)])
     scene.mpd_inbetween.steps = 400
-    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
+    assert bpy.ops.mpd.generate_markers(per_shot=True) == {"FINISHED"}
     batch = generation_task()
     cancelled_at = []
 
@@ -148,7 +149,7 @@ def test_cancel_the_batch_within_seconds_and_keep_the_worker(scene, prefs):
 
     # The next run on the same worker is not taken for the cancelled one: it runs, and imports.
     scene.mpd_inbetween.steps = 2
-    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
+    assert bpy.ops.mpd.generate_markers(per_shot=True) == {"FINISHED"}
     state = wait_for_job()
     assert state.state == "DONE", state.message
     assert shot_statuses(state) == [("A-B", "done"), ("B-C", "done")] and inbetween_strips(scene) == [(1, 5), (5, 9)]

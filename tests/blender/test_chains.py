@@ -1,4 +1,4 @@
-"""Chains of keys in headless Blender: Batch over Markers as one strip exact at every marker, the 3D
+"""Chains of keys in headless Blender: Generate over Markers as one strip exact at every marker, the 3D
 scene's keys, several storyboard strips, resume per window, re-run; with the real backend and the
 tiny model (8 frames a window: a chain of 17 frames takes two windows that share a key)."""
 
@@ -44,7 +44,7 @@ def test_batch_over_markers_is_one_chain_strip_exact_at_every_marker(scene, pref
     cube = build_animated_scene(scene)
     key_the_cube(cube, {1: -1.5, 5: 0.0, 9: 1.2, 13: 0.4, 17: -0.8})
     add_markers(scene, MARKERS)
-    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    assert bpy.ops.mpd.generate_markers() == {"FINISHED"}
     assert sorted(render_counter) == [1, 5, 9, 13, 17]  # each marker rendered once
     state = wait_for_job()
     assert state.state == "DONE", state.message
@@ -61,11 +61,11 @@ def test_batch_over_markers_is_one_chain_strip_exact_at_every_marker(scene, pref
         assert pixels_of(job / manifest["frames"][frame - 1]) == pixels_of(Path(renders[frame]))
 
     # Run again: the whole chain is reused. Move the last pose: only the window holding it is made again.
-    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    assert bpy.ops.mpd.generate_markers() == {"FINISHED"}
     state = wait_for_job()
     assert state.state == "DONE" and "reused the earlier result" in state.message and inbetween_strips(scene) == [(1, 17)]
     key_the_cube(cube, {17: 1.5})
-    assert bpy.ops.mpd.batch_markers() == {"FINISHED"}
+    assert bpy.ops.mpd.generate_markers() == {"FINISHED"}
     state = wait_for_job()
     assert state.state == "DONE", state.message
     newest = max((s for s in strips_of(scene) if s.name.startswith("Inbetween")), key=lambda s: s.channel)
@@ -76,7 +76,7 @@ def test_batch_over_markers_keeps_one_strip_per_shot_when_asked(scene, prefs):
     cube = build_animated_scene(scene)
     key_the_cube(cube, {1: -1.5, 5: 0.0, 9: 1.2})
     add_markers(scene, MARKERS[:3])
-    assert bpy.ops.mpd.batch_markers(per_shot=True) == {"FINISHED"}
+    assert bpy.ops.mpd.generate_markers(per_shot=True) == {"FINISHED"}
     assert wait_for_job().state == "DONE"
     assert inbetween_strips(scene) == [(1, 5), (5, 9)]
 
@@ -143,7 +143,7 @@ def test_a_chain_with_a_two_key_sampler_is_refused_before_rendering(scene, prefs
     add_markers(scene, MARKERS[:3])
     scene.mpd_inbetween.sampler = "trf"
     with pytest.raises(RuntimeError, match="takes only two keys"):
-        bpy.ops.mpd.batch_markers()
+        bpy.ops.mpd.generate_markers()
     scene.mpd_inbetween.source = "SCENE"
     with pytest.raises(RuntimeError, match="use mpd or vibid"):
         bpy.ops.mpd.generate()

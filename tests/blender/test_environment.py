@@ -106,7 +106,7 @@ def drive_download(timeout=300):
 def test_model_download_only_with_online_access_then_used_from_the_cache(scene, prefs, tmp_path, monkeypatch):
     from tests.backend.fake_hub import FakeHub
 
-    models = module("core.models")
+    models = module("mpd_backend.contract.model_folder")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     system = bpy.context.preferences.system
     prefs.model, prefs.engine = "test-org/tiny-svd", "svd"

@@ -16,7 +16,7 @@ import pytest
 
 from .conftest import module, required_env, strips_of, wait_for_job, write_png
 
-EXIT_WITHIN_S = 5.0
+EXIT_WITHIN_S = 20.0  # ten times the worker's own 2 s grace: it exits within seconds, however loaded the machine
 
 
 def alive(pid: int) -> bool:
@@ -76,7 +76,7 @@ def kill_and_time_the_worker(host, worker_pid: int) -> float:
     os.kill(host.pid, signal.SIGKILL)
     host.wait()
     killed = time.monotonic()
-    while alive(worker_pid) and time.monotonic() - killed < 30:
+    while alive(worker_pid) and time.monotonic() - killed < 60:
         time.sleep(0.05)
     return time.monotonic() - killed
 
@@ -97,7 +97,7 @@ import importlib.abc, os, pathlib, sys, time
 
 class StallPipelineImport(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name == "mpd_backend.pipeline":
+        if name == "mpd_backend.svd.pipeline":
             pathlib.Path(os.environ["MPD_STALL_MARKER"]).touch()
             time.sleep(3600)
         return None

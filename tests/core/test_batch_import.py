@@ -12,7 +12,7 @@ def batch_import(addon_package):
 
 
 def test_complete_shots_in_timeline_order_and_the_rest_by_name(batch_import, tmp_path):
-    from mpd_backend.batch import write_batch
+    from mpd_backend.contract.farm_batch import write_batch
 
     images = {}
     for frame in (1, 5, 9, 13):
@@ -30,8 +30,9 @@ def test_complete_shots_in_timeline_order_and_the_rest_by_name(batch_import, tmp
 
 
 def test_a_missing_or_broken_batch_is_one_message(batch_import, tmp_path):
-    with pytest.raises(batch_import.UserError, match="No batch at"):
+    UserError = importlib.import_module("mpd_inbetween.core.user_error").UserError
+    with pytest.raises(UserError, match="No batch at"):
         batch_import.batch_results(tmp_path)
     (tmp_path / "batch.json").write_text(json.dumps({"schema": 1, "shots": [{"number": 1, "name": "x", "job": "../elsewhere", "frames": [1, 5]}]}))
-    with pytest.raises(batch_import.UserError, match="outside the batch folder"):
+    with pytest.raises(UserError, match="outside the batch folder"):
         batch_import.batch_results(tmp_path / "batch.json")

@@ -58,7 +58,7 @@ def test_stop_kills_a_worker_that_ignores_the_end_of_its_input(child_process, tm
         "print('{\"event\": \"log\", \"protocol\": 1, \"message\": \"child %d\"}' % child.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    process = child_process.ChildProcess([sys.executable, str(script)], requests=True)
+    process = child_process.ChildProcess([sys.executable, str(script)], commands=True)
     deadline = time.monotonic() + 30
     events = []
     while not events:

@@ -89,7 +89,7 @@ def test_model_presence_in_a_folder_and_in_the_hub_cache(addon_package, tmp_path
     import importlib
     import shutil
 
-    models = importlib.import_module("mpd_inbetween.core.models")
+    models = importlib.import_module("mpd_inbetween.mpd_backend.contract.model_folder")
     folder = tmp_path / "my model"
     for part in ("unet", "vae", "image_encoder", "scheduler", "feature_extractor"):
         (folder / part).mkdir(parents=True)
@@ -144,7 +144,7 @@ def test_chain_shots_refuse_what_cannot_be_filled(shots):
 def test_a_chain_is_priced_as_its_windows(addon_package):
     import importlib
 
-    chain = importlib.import_module("mpd_inbetween.mpd_backend.chain")
+    chain = importlib.import_module("mpd_inbetween.mpd_backend.contract.chain_plan")
     assert chain.window_count([1, 25], 25) == 1
     assert chain.window_count([0, 8, 16, 24, 32, 40, 48], 25) == 1
     assert chain.window_count([0, 16, 32, 48, 64], 25) == 2

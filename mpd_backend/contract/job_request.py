@@ -1,9 +1,9 @@
-"""The job contract: ``job.json``, the one request every caller writes and the backend reads.
-Standard library only: the Blender add-on imports it to write requests.
+"""The job request: what every caller writes as ``job.json`` and the backend reads. Standard
+library only: the Blender add-on imports it to write requests.
 
-The caller (the add-on, the CLI's ``generate``, later a chain or a farm task) creates a new job
-folder and writes the request there; the backend reads it, never rewrites it, and records what it
-resolved (seed, size, steps, engine, device...) in the manifest. ``None`` in a request means "the
+The caller (the add-on, the CLI's ``generate``, a chain, a farm batch) creates a new job folder and
+writes the request there (``job_folder.write_request``); the backend reads it, never rewrites it,
+and records what it resolved (seed, size, steps, engine, device...) in the manifest. ``None`` in a request means "the
 sampler's, the model's or the machine's default", decided by the backend.
 
     {"schema": 1, "keys": [{"frame": 10, "image": "/renders/a.png"}, {"frame": 21, "image": "b.png"}],
@@ -11,31 +11,26 @@ sampler's, the model's or the machine's default", decided by the backend.
 
 Key images are absolute, or relative to the job folder. The strip spans the first key's frame to the
 last key's, both included: ``frames = last - first + 1``. More than two keys make a chain
-(``shared/spec/chains.md``): every key image is exact at its frame.
+(``docs/spec/chains.md``): every key image is exact at its frame.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .protocol import CHAIN_SAMPLERS, DEFAULT_MODEL_ID, DEFAULT_SAMPLER, ENGINES, JOB_REQUEST, SAMPLER_NAMES
+from .errors import RequestError
+from .sampler_table import CHAIN_SAMPLERS, DEFAULT_SAMPLER, SAMPLER_NAMES
 
 SCHEMA_VERSION = 1
+ENGINES = ("auto", "svd", "flow")
+DEFAULT_MODEL_ID = "stabilityai/stable-video-diffusion-img2vid-xt"
+NATIVE_SIZE = (1024, 576)  # SVD-XT's own generation size
 # Fixed for a worker's life (``serve``): a job may not ask for other values than its worker's.
 WORKER_OPTIONS = ("engine", "model", "device", "dtype", "offload", "offline")
 DTYPES = ("auto", "float16", "bfloat16", "float32")
 DEVICES = ("auto", "cuda", "mps", "cpu")
-
-
-class RequestError(ValueError):
-    """A request that cannot be run as written: the message says which field and why."""
-
-    def __init__(self, message: str, hint: str = ""):
-        super().__init__(message)
-        self.message, self.hint = message, hint
 
 
 @dataclass(frozen=True)
@@ -92,7 +87,7 @@ class JobRequest:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known - {"schema"})
         if unknown:
-            raise RequestError(f"Unknown job fields: {', '.join(unknown)}.", "see mpd_backend/request.py")
+            raise RequestError(f"Unknown job fields: {', '.join(unknown)}.", "see mpd_backend/contract/job_request.py")
         try:
             keys = tuple(Key(int(k["frame"]), str(k["image"])) for k in data.get("keys") or ())
         except (KeyError, TypeError, ValueError):
@@ -149,33 +144,15 @@ def two_key_request(start: str, end: str, frames: int, **options) -> JobRequest:
     return request
 
 
-def write_request(folder: Path, request: JobRequest) -> Path:
-    """Write ``job.json`` into a job folder, atomically; the folder must hold nothing else yet."""
-    folder = Path(folder)
-    path = folder / JOB_REQUEST
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(request.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def read_json_file(path: Path, what: str, hint: str):
-    """The JSON in ``path`` (a ``what``: "job request", "batch"); RequestError when it is missing
-    (with ``hint``) or unreadable."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RequestError(f"No {what} at {path}.", hint) from None
-    except (OSError, ValueError) as exc:
-        raise RequestError(f"The {what} {path} cannot be read: {exc}") from None
-
-
-def read_request(path: Path) -> JobRequest:
-    """The request in ``job.json`` (or the job folder that holds it)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / JOB_REQUEST
-    return JobRequest.from_dict(read_json_file(path, "job request", "give a job folder's job.json"))
+def generation_size(width: int, height: int, native=NATIVE_SIZE, multiple: int = 64) -> tuple[int, int]:
+    """A (width, height) of multiples of ``multiple`` with about the native pixel count, keeping
+    the aspect ratio: 1920x1080 gives 1024x576, 1080x1920 gives 576x1024. The default size of a job
+    whose request leaves width and height None."""
+    area = native[0] * native[1]
+    aspect = width / height
+    w = max(multiple, round((area * aspect) ** 0.5 / multiple) * multiple)
+    h = max(multiple, round((area / aspect) ** 0.5 / multiple) * multiple)
+    return w, h
 
 
 def resolved_parameters(request: JobRequest, engine: str, seed: int, size: tuple[int, int] | None, sampler=None) -> dict:

@@ -1,23 +1,20 @@
-import tempfile
-from pathlib import Path
-
 import bpy
 from bpy.props import BoolProperty
 
 from .. import generation
 from ..core.shots import keyframe_frames, markers_in_use, plan_chain, plan_shots
 from ..core.states import ShotStatus
-from ..core.user_error import UserError
-from ..keyframes import render_scene_frames
+from ..core.user_error import UserError, reports_user_errors
+from ..keyframes import render_to_staging
 
 
-class MPD_OT_batch_markers(bpy.types.Operator):
+class MPD_OT_generate_markers(bpy.types.Operator):
     """Fill the frames between the timeline markers (the selected ones, or all) as one strip, exact at
     every marker and continuous through them; or one strip per gap. Each marker's frame is rendered
     once, and a re-run reuses what is already done"""
 
-    bl_idname = "mpd.batch_markers"
-    bl_label = "Batch over Markers"
+    bl_idname = "mpd.generate_markers"
+    bl_label = "Generate over Markers"
     bl_options = {"REGISTER"}
 
     selected_only: BoolProperty(
@@ -33,26 +30,20 @@ class MPD_OT_batch_markers(bpy.types.Operator):
     def poll(cls, context):
         return not generation.busy()
 
+    @reports_user_errors(also=generation.show_failure)
     def execute(self, context):
         scene = context.scene
         markers = markers_in_use([(m.name, m.frame, m.select) for m in scene.timeline_markers], self.selected_only)
-        staging = None
-        try:
-            shots = plan_shots(markers) if self.per_shot else [plan_chain(markers)]
-            frames = keyframe_frames(shots)
-            if not frames:
-                raise UserError("Every pair of markers is adjacent: there is no frame to fill.")
-            generation.check_shots(context, shots)
-            staging = tempfile.mkdtemp(prefix="mpd_batch_keyframes_")
-            renders = render_scene_frames(scene, frames, Path(staging))
-            for shot in shots:
-                shot.use_images(renders)
-            generation.start(context, shots, "MARKERS", staging, resume=True)
-        except UserError as exc:
-            generation.show_failure(context, exc, staging)
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+        shots = plan_shots(markers) if self.per_shot else [plan_chain(markers)]
+        frames = keyframe_frames(shots)
+        if not frames:
+            raise UserError("Every pair of markers is adjacent: there is no frame to fill.")
+        generation.check_shots(context, shots)
+        renders, staging = render_to_staging(scene, frames, "mpd_batch_keyframes_")
+        for shot in shots:
+            shot.use_images(renders)
+        generation.start(context, shots, "MARKERS", staging, resume=True)
         runnable = sum(s.status == ShotStatus.QUEUED for s in shots)
         what = f"{runnable} shots queued" if self.per_shot else f"one chain through {len(frames)} markers queued"
-        self.report({"INFO"}, f"Batch: {what} ({len(frames)} keyframes rendered)")
+        self.report({"INFO"}, f"Markers: {what} ({len(frames)} keyframes rendered)")
         return {"FINISHED"}

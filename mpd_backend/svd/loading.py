@@ -2,69 +2,21 @@
 
 safetensors only (a folder with only pickle weights is refused), no remote code, and a download
 only when ``offline`` is False. Device ``auto`` picks cuda, then mps, then cpu; dtype ``auto`` is
-fp16 on CUDA, bf16 on CPUs with native bf16 (AVX512-BF16 or AMX: 3.8x faster than fp32 per SVD-XT
-UNet call at 256x144x8 on ours, docs/performance.md), fp32 elsewhere. Low-VRAM mode (``offload``) is on by default
-for CUDA GPUs under ``LOW_VRAM_GIB``.
+fp16 on CUDA, bf16 on CPUs with native bf16 (AVX512-BF16 or AMX; emulated bf16 is slower than fp32,
+docs/performance.md), fp32 elsewhere. Low-VRAM mode (``offload``) is on by default for CUDA GPUs
+under ``LOW_VRAM_GIB``.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from .errors import BackendError, explain_exception
-from .protocol import DEFAULT_MODEL_ID, ErrorCode
-from .request import DEVICES, DTYPES
+from ..contract.errors import BackendError, explain_exception
+from ..contract.job_request import DEFAULT_MODEL_ID, DEVICES, DTYPES
+from ..contract.model_folder import WEIGHT_COMPONENTS, check_model_folder, looks_like_path
+from ..contract.protocol import ErrorCode
 
-WEIGHT_COMPONENTS = ("unet", "vae", "image_encoder")
-REQUIRED_COMPONENTS = ("unet", "vae", "image_encoder", "scheduler", "feature_extractor")
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 LOW_VRAM_GIB = 16  # below this, 1024x576x25 needs low-VRAM mode (docs/performance.md)
-
-
-def looks_like_path(model: str) -> bool:
-    """A local folder rather than a hub id ("org/name")."""
-    if os.path.exists(model) or model.startswith((".", "/", "~")) or "\\" in model or ":" in model:
-        return True
-    return model.count("/") != 1
-
-
-def check_model_folder(folder: Path) -> None:
-    """Raise a BackendError naming what is wrong with a local diffusers folder."""
-    if not folder.is_dir():
-        raise BackendError(
-            ErrorCode.MODEL_NOT_FOUND,
-            f"Model folder not found: {folder}",
-            "give an existing diffusers folder, or a Hugging Face id such as " + DEFAULT_MODEL_ID,
-        )
-    if not (folder / "model_index.json").is_file():
-        raise BackendError(
-            ErrorCode.MODEL_INCOMPLETE,
-            f"{folder} is not a diffusers model folder: model_index.json is missing.",
-            "point to the folder that holds model_index.json, unet/, vae/ and image_encoder/",
-        )
-    missing = [name for name in REQUIRED_COMPONENTS if not (folder / name).is_dir()]
-    if missing:
-        raise BackendError(
-            ErrorCode.MODEL_INCOMPLETE,
-            f"The model folder {folder} is incomplete: missing {', '.join(missing)}.",
-            "download the model again, or copy the missing component folders",
-        )
-    for name in WEIGHT_COMPONENTS:
-        files = [p.name for p in (folder / name).iterdir()]
-        if any(f.endswith(".safetensors") for f in files):
-            continue
-        if any(f.endswith(PICKLE_SUFFIXES) for f in files):
-            raise BackendError(
-                ErrorCode.UNSAFE_WEIGHTS,
-                f"The {name} weights in {folder} are pickle files only; they are never loaded, for safety.",
-                "convert them to safetensors (diffusers: save_pretrained(..., safe_serialization=True))",
-            )
-        raise BackendError(
-            ErrorCode.MODEL_INCOMPLETE,
-            f"The model folder {folder} is incomplete: {name}/ has no weights.",
-            "download the model again",
-        )
 
 
 def resolve_device(device: str = "auto") -> str:

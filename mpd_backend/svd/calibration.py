@@ -3,8 +3,9 @@
 The UNet (one CFG pair) and the VAE decode are timed at a small size on the chosen device and
 precision; their FLOPs there are counted (torch's FLOP counter, on copies of the components built on
 the meta device), giving the achieved FLOP/s of each. Cached per device, precision and model in
-``estimate.cache_dir()``, with what ``estimate.estimate_job`` needs to price any size: a fit of the
-components' FLOPs over size and frames, and each sampler's UNet evaluations per step count.
+``contract.pricing.cache_dir()``, with what ``contract.pricing.estimate_job`` needs to price any
+size: a fit of the components' FLOPs over size and frames (each sampler's UNet calls per step count
+are in the contract's sampler table).
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ from __future__ import annotations
 import platform
 import time
 
-from .estimate import flop_features, model_key, save_calibration
-from .protocol import SAMPLER_NAMES
+from ..contract.pricing import flop_features, model_key, save_calibration
 
 # Where the FLOP fit is sampled (latent height, width; frames): around the sizes people generate at.
 FIT_SIZES = ((16, 32), (24, 40), (40, 64), (56, 104))
 FIT_FRAMES = (8, 14, 25)
-MAX_STEPS = 100  # the sampler tables cover 1..MAX_STEPS steps
 CALIBRATION_SIZE = {"cuda": (512, 288, 14), "mps": (256, 144, 8), "cpu": (256, 144, 8)}  # width, height, frames
 
 
@@ -67,17 +66,6 @@ def fit_flops(count, sizes=FIT_SIZES, frame_counts=FIT_FRAMES) -> list[float]:
     values = np.array([count(*s) for s in samples], dtype=float)
     coefficients, *_ = np.linalg.lstsq(features / scale, values, rcond=None)
     return [float(c) for c in coefficients / scale]
-
-
-def sampler_tables() -> dict:
-    """Each sampler's default steps and its UNet evaluations for 1..MAX_STEPS steps."""
-    from .samplers import get_sampler
-
-    samplers = {name: get_sampler(name) for name in SAMPLER_NAMES}
-    return {
-        "default_steps": {name: s.default_steps for name, s in samplers.items()},
-        "unet_calls": {name: {str(n): s.unet_calls(n) for n in range(1, MAX_STEPS + 1)} for name, s in samplers.items()},
-    }
 
 
 def timed(fn, device, repeats: int = 2) -> float:
@@ -151,7 +139,6 @@ def calibrate(pipe, model: str, size: tuple[int, int, int] | None = None, repeat
         "weights_gib": {name: sum(p.numel() * p.element_size() for p in getattr(pipe, name).parameters()) / 2**30
                         for name in ("unet", "vae", "image_encoder")},
         "torch": torch.__version__, "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
-        **sampler_tables(),
     }
     entry["path"] = str(save_calibration(entry))
     return entry

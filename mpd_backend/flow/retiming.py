@@ -39,7 +39,7 @@ def frames_at(frames: list, times: list[float]) -> list:
     one between two generated frames is synthesised from the pair with optical flow."""
     from PIL import Image
 
-    from .flow import FlowPair, as_array
+    from .optical_flow import FlowPair, as_array
 
     pairs: dict = {}
     out = []

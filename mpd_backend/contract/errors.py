@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .protocol import ErrorCode
-from .request import RequestError
+from .protocol import ErrorCode, with_hint
 
 
 class BackendError(Exception):
@@ -14,7 +13,15 @@ class BackendError(Exception):
         self.code, self.message, self.hint, self.exit_code = code, message, hint, exit_code
 
     def __str__(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+        return with_hint(self.message, self.hint)
+
+
+class RequestError(BackendError):
+    """A job request (or a batch) that cannot be run as written: the message says which field and
+    why. Bad input: exit status 2."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(ErrorCode.BAD_INPUT, message, hint, exit_code=2)
 
 
 class JobCancelled(BackendError):
@@ -22,10 +29,6 @@ class JobCancelled(BackendError):
 
     def __init__(self):
         super().__init__(ErrorCode.CANCELLED, "Cancelled; the job folder has no manifest and is never imported.")
-
-
-def bad_input(message: str, hint: str = "") -> BackendError:
-    return BackendError(ErrorCode.BAD_INPUT, message, hint, exit_code=2)
 
 
 OOM_HINT = (
@@ -38,8 +41,6 @@ def explain_exception(exc: BaseException) -> BackendError:
     """Translate a library exception into a BackendError; unknown ones become 'internal'."""
     if isinstance(exc, BackendError):
         return exc
-    if isinstance(exc, RequestError):
-        return bad_input(exc.message, exc.hint)
     name = type(exc).__name__
     if name in ("OutOfMemoryError",) or isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
         return BackendError(ErrorCode.OUT_OF_MEMORY, "Ran out of memory while generating.", OOM_HINT)

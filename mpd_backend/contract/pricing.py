@@ -1,21 +1,21 @@
 """What an SVD-XT job will cost before it runs: its time, from counted FLOPs and this machine's
-measured speed (``calibration.py`` measures it and caches it here), and its peak memory. Standard
-library only: the add-on shows both in its panel.
+measured speed (``svd/calibration.py`` measures it and caches it here), and its peak memory.
+Standard library only: the add-on shows both in its panel.
 
-The memory part:
-
-Not measured on a GPU (no GPU measurement exists in this project so far): weights are the counted
-component sizes; activations are counted from the architecture's largest live tensors. The CPU's
-peak resident memory (docs/performance.md) grows faster than this with size, but it also holds
-allocator and oneDNN buffers a GPU does not. For low-VRAM mode diffusers' SVD guide publishes
-"less than 8GB" for the same measures at 1024x576x25; this estimate gives 5.1 GiB there. Treat it as
-a guide to what to lower, not a promise."""
+Memory: weights are the counted component sizes; activations are counted from the architecture's
+largest live tensors. It is a guide to what to lower, not a promise: how it compares with what was
+measured is in docs/performance.md.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+
+from .chain_plan import window_count
+from .json_files import write_json_atomic
+from .sampler_table import sampler_info
 
 GIB = 2**30
 WEIGHTS_FP16_GIB = {"unet": 2.84, "vae": 0.18, "image_encoder": 1.18}  # 1.52 B, 98 M, 632 M parameters
@@ -103,11 +103,7 @@ def save_calibration(entry: dict) -> Path:
     entries[calibration_key(entry["model"], entry["device"], entry["dtype"], entry["offload"])] = entry
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / CALIBRATION_FILE
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"schema": CALIBRATION_SCHEMA, "calibrations": entries}, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(folder / CALIBRATION_FILE, {"schema": CALIBRATION_SCHEMA, "calibrations": entries})
 
 
 def find_calibration(model: str, device: str, dtype: str, offload: bool = False) -> dict | None:
@@ -119,8 +115,7 @@ def find_calibration(model: str, device: str, dtype: str, offload: bool = False)
 def flop_features(frames: int, latent_h: int, latent_w: int) -> list[float]:
     """What a component's FLOPs grow with: positions ``P = h * w`` per frame and frames ``T``:
     convolutions and projections as ``T*P``, spatial attention as ``T*P^2``, temporal attention as
-    ``T^2*P``. A least-squares fit of counted FLOPs on these is within 1 % at the usual sizes (5 %
-    where a size halves to odd numbers in the UNet)."""
+    ``T^2*P``. How close a least-squares fit on these comes is in docs/performance.md."""
     positions = latent_h * latent_w
     return [1.0, frames, frames * positions, frames * positions**2, frames**2 * positions]
 
@@ -135,20 +130,16 @@ def estimate_job(calibration: dict, sampler: str, steps: int | None, width: int,
     UNet evaluations (one CFG pair each) of the sampler at ``steps``, their FLOPs at this size over
     the measured UNet speed, and the decode's FLOPs over the measured VAE speed; a chain of keys at
     ``key_frames`` runs that once per window (``chain.window_count``), at the same peak."""
-    from .chain import window_count
-
+    info = sampler_info(sampler)
     frames = frames or calibration["num_frames"]
-    steps = steps or calibration["default_steps"][sampler]
-    evaluations = calibration["unet_calls"][sampler].get(str(steps))
-    if evaluations is None:
-        raise ValueError(f"{steps} steps is outside the calibrated range for {sampler}")
+    evaluations = info.unet_calls(steps or info.default_steps)
     unet = evaluations * counted_flops(calibration["unet_pair_flops"], frames, width, height)
     decode = counted_flops(calibration["decode_flops"], frames, width, height)
     windows = window_count(list(key_frames), frames)
     seconds = windows * (unet / calibration["unet_flops_per_s"] + decode / calibration["decode_flops_per_s"] + calibration.get("fixed_s", 0.0))
     bytes_per_value = {"float32": 4}.get(calibration["dtype"], 2)
     memory = estimate_gpu_memory_gib(width, height, frames, bytes_per_value, offload=offload, decode_chunk=2 if offload else 4,
-                                     parallel_paths=sampler in ("trf", "mpd-trf"), weights_gib=calibration.get("weights_gib"))
+                                     parallel_paths=info.parallel_paths, weights_gib=calibration.get("weights_gib"))
     return {"seconds": seconds, "peak_gib": memory["peak_gib"], "memory": "RAM" if calibration["device"] == "cpu" else "GPU",
             "unet_calls": windows * evaluations, "tflop": windows * (unet + decode) / 1e12, "windows": windows, "device": calibration["device"],
             "device_name": calibration.get("device_name", ""), "dtype": calibration["dtype"]}

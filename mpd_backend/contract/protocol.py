@@ -1,26 +1,27 @@
-"""The wire between the backend and the Blender add-on, version 2. Standard library only.
+"""The wire between the backend and the Blender add-on, version 3. Standard library only.
 
 The backend writes events as JSON lines on stdout (``generate --json``, ``serve``, ``download``);
 this module is the one place that turns them into typed events and back:
 
-    {"event": "progress", "protocol": 2, "phase": "denoise", "step": 3, "total": 25, "id": "0"}
-    {"event": "preview",  "protocol": 2, "path": "/abs/job/preview.png", "step": 3, "total": 25,
+    {"event": "progress", "protocol": 3, "phase": "denoise", "step": 3, "total": 25, "id": "0"}
+    {"event": "preview",  "protocol": 3, "path": "/abs/job/preview.png", "step": 3, "total": 25,
      "elapsed_s": 41.0, "remaining_s": 300.5}                  svd engine, after each denoising step
-    {"event": "log",      "protocol": 2, "message": "..."}
-    {"event": "done",     "protocol": 2, "frames": 48, "manifest": "/abs/job/manifest.json", "reused": false}
-    {"event": "error",    "protocol": 2, "code": "bad_input", "message": "...", "hint": "..."}
+    {"event": "log",      "protocol": 3, "message": "..."}
+    {"event": "done",     "protocol": 3, "frames": 48, "manifest": "/abs/job/manifest.json", "reused": false}
+    {"event": "error",    "protocol": 3, "code": "bad_input", "message": "...", "hint": "..."}
 
 Phases, in order: "load", "denoise" (svd) or "interpolate" (flow), "write"; ``download`` reports
 "download" (bytes) and ends with ``downloaded``. A job folder is complete when its
-``manifest.json`` exists; it is written last, atomically.
+``manifest.json`` exists; it is written last, atomically (``job_folder``).
 
-``serve`` (a worker: the model loaded once, jobs one after another) reads requests as JSON lines on
-stdin; every event of a job carries the job's ``id``:
+``serve`` (a worker: the model loaded once, jobs one after another) reads **commands** as JSON
+lines on stdin; every event of a job carries the job's ``id``:
 
-    {"request": "run", "protocol": 2, "id": "shot-010", "job": "/abs/job folder/job.json"}
-    {"request": "cancel", "protocol": 2, "id": "shot-010"}      the running or a queued job
-    {"request": "shutdown", "protocol": 2}                       after the jobs already sent
+    {"command": "run", "protocol": 3, "id": "shot-010", "job": "/abs/job folder/job.json"}
+    {"command": "cancel", "protocol": 3, "id": "shot-010"}      the running or a queued job
+    {"command": "shutdown", "protocol": 3}                       after the jobs already sent
 
+(Version 3 renamed version 2's ``request`` key to ``command``: "request" is the job's, ``job.json``.)
 It answers ``ready`` once the model is loaded (engine "flow": nothing to load), each job's events
 (a failed job does not stop the worker), and ``bye`` (with the reason) before it exits: after a
 shutdown, after ``--idle-timeout`` seconds without a job, or at the end of stdin (its parent is
@@ -33,27 +34,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import ClassVar
 
-PROTOCOL_VERSION = 2
-
-SAMPLER_NAMES = ("forward", "trf", "vibid", "mpd", "mpd-trf")
-CHAIN_SAMPLERS = ("vibid", "mpd")  # the samplers that pin keys inside a window: chains of more than two keys
-ENGINES = ("auto", "svd", "flow")
-DEFAULT_SAMPLER = "mpd"
-DEFAULT_MODEL_ID = "stabilityai/stable-video-diffusion-img2vid-xt"
-
-JOB_REQUEST = "job.json"
-JOB_MANIFEST = "manifest.json"
-FRAMES_DIR = "frames"
-WINDOWS_DIR = "windows"  # a chain's SVD windows, each with window.json written last: reused by a re-run
-WINDOW_RECORD = "window.json"
-START_IMAGE = "start.png"
-END_IMAGE = "end.png"
-PREVIEW_IMAGE = "preview.png"  # the svd engine's live preview, rewritten every denoising step
-CONTACT_SHEET = "contact_sheet.png"
-
-
-def frame_name(index: int) -> str:
-    return f"{index:04d}.png"
+PROTOCOL_VERSION = 3
 
 
 class ErrorCode:
@@ -70,6 +51,11 @@ class ErrorCode:
     CANCELLED = "cancelled"
     SHOTS_FAILED = "shots_failed"  # run-batch: some shots failed, named in the message
     INTERNAL = "internal"
+
+
+def with_hint(message: str, hint: str) -> str:
+    """A message and its hint as one line: how every error reads wherever it is shown whole."""
+    return f"{message} ({hint})" if hint else message
 
 
 # ----------------------------------------------------------------------------------------------
@@ -130,7 +116,7 @@ class ErrorEvent(Event):
     hint: str = ""
 
     def text(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+        return with_hint(self.message, self.hint)
 
 
 @dataclass(frozen=True)
@@ -180,28 +166,56 @@ def decode_event(line: str) -> Event | None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Requests (caller -> ``serve``)
+# Commands (caller -> ``serve``)
 
 
-def run_request(job_id: str, job_json: str) -> dict:
-    return {"request": "run", "protocol": PROTOCOL_VERSION, "id": job_id, "job": str(job_json)}
+@dataclass(frozen=True)
+class Command:
+    kind: ClassVar[str]
 
 
-def cancel_request(job_id: str) -> dict:
-    return {"request": "cancel", "protocol": PROTOCOL_VERSION, "id": job_id}
+@dataclass(frozen=True)
+class RunCommand(Command):
+    """Run the job whose request is ``job`` (a job folder's ``job.json``); its events carry ``id``."""
+
+    kind: ClassVar[str] = "run"
+    id: str = ""
+    job: str = ""
 
 
-def shutdown_request() -> dict:
-    return {"request": "shutdown", "protocol": PROTOCOL_VERSION}
+@dataclass(frozen=True)
+class CancelCommand(Command):
+    """Stop the job ``id``: the running one at its next step, or a queued one before it starts."""
+
+    kind: ClassVar[str] = "cancel"
+    id: str = ""
 
 
-def encode_request(request: dict) -> str:
-    return json.dumps(request, ensure_ascii=False)
+@dataclass(frozen=True)
+class ShutdownCommand(Command):
+    """Exit once the jobs already sent are done."""
+
+    kind: ClassVar[str] = "shutdown"
 
 
-def decode_request(line: str) -> dict | None:
-    """A request dict from one line, or None for a line that is not a request."""
-    return _decode(line, "request")
+COMMAND_TYPES = {cls.kind: cls for cls in (RunCommand, CancelCommand, ShutdownCommand)}
+
+
+def encode_command(command: Command) -> str:
+    return json.dumps({"command": command.kind, "protocol": PROTOCOL_VERSION, **asdict(command)}, ensure_ascii=False)
+
+
+def decode_command(line: str) -> Command | None:
+    """The typed command in one line, or None for a line that is not one (fields of the wrong type
+    included: a job path must be text)."""
+    message = _decode(line, "command")
+    cls = COMMAND_TYPES.get(message.get("command")) if message else None
+    if cls is None:
+        return None
+    values = {f.name: message[f.name] for f in fields(cls) if f.name in message}
+    if not all(isinstance(v, str) for v in values.values()):
+        return None
+    return cls(**values)
 
 
 def _decode(line: str, key: str) -> dict | None:

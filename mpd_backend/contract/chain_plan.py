@@ -1,5 +1,6 @@
-"""Keyframe chains (``shared/spec/chains.md``): a chain's segments, its SVD windows and where each
-timeline frame falls in its window, the key residuals that stop a pop, and the pop ratio.
+"""Planning a keyframe chain (``docs/spec/chains.md``): its segments, its SVD windows and where
+each timeline frame falls in its window. Standard library only: the pricing counts a chain's
+windows before its images exist.
 
 The layout (chains.md section 2; docs/chains.md has the figure):
 
@@ -14,8 +15,6 @@ The layout (chains.md section 2; docs/chains.md has the figure):
   ``MAX_SPAN_PER_FRAME * T`` timeline frames, and land on window frames ``k_j`` at least 2 apart.
   Where even one segment with both context keys does not fit, it takes the one before, else the one
   after, else none (a long gap, resampled as a two-key job is).
-
-Standard library only, but for ``spread_residuals`` and ``pop_ratios`` (numpy).
 """
 
 from __future__ import annotations
@@ -154,38 +153,3 @@ def plan_windows(frames: list[int], kinds: list[SegmentKind], num_frames: int, c
             i = window.last
         j = run_end
     return windows
-
-
-# ----------------------------------------------------------------------------------------------
-# No pop at a key (chains.md section 4), and how a pop is measured
-
-
-def spread_residuals(frames: list, offsets: list[int], residuals: list) -> list:
-    """Add each key's residual ``r_j`` (float arrays) to the frames around it, fading linearly to zero
-    at the neighbouring keys: frame t between keys j and j+1 gets ``(1 - s) r_j + s r_j+1``. ``frames``
-    are float arrays, keys at ``offsets`` (the first and the last frame among them)."""
-    out = list(frames)
-    for (a, r_a), (b, r_b) in zip(zip(offsets, residuals), zip(offsets[1:], residuals[1:])):
-        for t in range(a + 1, b):
-            s = (t - a) / (b - a)
-            out[t] = out[t] + (1 - s) * r_a + s * r_b
-    return out
-
-
-def pop_ratios(frames: list, key_offsets: list[int], radius: int = 4) -> list[float]:
-    """For each key with frames on both sides, the frame-to-frame change next to it (the larger of
-    into and out of the key) over the median change of the frames around it (``radius`` changes each
-    side, those two excluded). About 1: no pop; a flash at the key reads as well above 1."""
-    import numpy as np
-
-    arrays = [np.asarray(f, dtype=np.float32) for f in frames]
-    change = [float(np.abs(b - a).mean()) for a, b in zip(arrays, arrays[1:])]  # change[t]: frame t to t+1
-    ratios = []
-    for o in key_offsets:
-        if o < 1 or o >= len(arrays) - 1:
-            continue
-        around = [change[t] for t in range(max(0, o - 1 - radius), min(len(change), o + 1 + radius)) if t not in (o - 1, o)]
-        if not around:
-            continue
-        ratios.append(max(change[o - 1], change[o]) / max(float(np.median(around)), 1e-3))
-    return ratios

@@ -1,4 +1,4 @@
-"""The time-reversal samplers of ``shared/spec/samplers.md``, in the style of k-diffusion.
+"""The time-reversal samplers of ``docs/spec/samplers.md``, in the style of k-diffusion.
 
 Every ``sample_*`` function takes a denoiser callable and the sigma schedule, never the pipeline:
 
@@ -9,7 +9,7 @@ evaluates the SVD UNet once (one CFG pair) on latents ``x`` at schedule index ``
 estimates. Latents are ``[B, T, C, h, w]``; frame 0 is the start keyframe, frame T-1 the end, and
 ``R`` reverses the frame axis (dim 1). ``z_start``/``z_end`` are the clean keyframe latents
 ``[B, C, h, w]`` used by the hard constraint ``P``; ``z_inner`` maps the frame index of each key
-inside the window to its clean latent (a chain of more than two keys, ``shared/spec/chains.md``
+inside the window to its clean latent (a chain of more than two keys, ``docs/spec/chains.md``
 section 1; vibid and mpd only): empty, every sampler is exactly the two-key one. ``noise_like(x)`` draws ``N(0, I)`` from the
 caller's generator. ``callback(info)`` is called after every denoising step with a dict, as in
 k-diffusion: ``x`` (the latents now), ``i``, ``sigma`` (``sigmas[i]``) and ``denoised`` (the step's
@@ -21,8 +21,10 @@ Where both paths of a step see the same x (trf, the late phase of mpd-trf), a de
 evaluations of D and must return what two calls would.
 
 The sampler classes at the bottom carry the parameters of each sampler, so that a caller can pass
-``MPD(gamma=0.3)`` instead of editing code, and its defaults (steps, fps, motion, augmentation,
-decode chunk): the one place they are written; the pipeline and the job resolution read them.
+``MPD(gamma=0.3)`` instead of editing code, and its defaults (fps, motion, augmentation, decode
+chunk): the one place they are written; the pipeline and the job resolution read them. Their
+names, default steps, chain support and UNet-call counts come from the contract's sampler table
+(``contract/sampler_table.py``), which the add-on and the pricing read too.
 """
 
 from __future__ import annotations
@@ -34,11 +36,19 @@ from typing import ClassVar
 
 import torch
 
-from .protocol import CHAIN_SAMPLERS
+from ..contract.sampler_table import (
+    CHAIN_SAMPLERS,
+    is_early_step,
+    mpd_trf_unet_calls,
+    mpd_unet_calls,
+    sampler_info,
+    trf_denoising_steps,
+    trf_step_ids,
+)
 
 Denoiser = Callable[[torch.Tensor, int, str], tuple[torch.Tensor, torch.Tensor]]
 NoiseLike = Callable[[torch.Tensor], torch.Tensor]
-StepCallback = Callable[[dict], "torch.Tensor | None"]
+SamplerCallback = Callable[[dict], "torch.Tensor | None"]
 
 START, END = "start", "end"
 
@@ -110,7 +120,7 @@ def _sigma_pair(sigmas: torch.Tensor, i: int) -> tuple[float, float]:
     return float(sigmas[i]), float(sigmas[i + 1])
 
 
-def _after_step(callback: StepCallback | None, i: int, sigmas, step: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+def _after_step(callback: SamplerCallback | None, i: int, sigmas, step: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     x, denoised = step
     if callback is None:
         return x
@@ -193,10 +203,6 @@ def mpd_block(denoise: Denoiser, x, i, sigmas, z_start, z_end, noise_like, z_inn
     return renoise(R(y), sigma, sigma_next, noise_like)
 
 
-def is_early_step(i: int, num_steps: int, gamma: float) -> bool:
-    return i < gamma * num_steps
-
-
 def sample_mpd(denoise, x, sigmas, *, z_start, z_end, noise_like, gamma, iterations, z_inner=None, callback=None):
     num_steps = len(sigmas) - 1
     for i in range(num_steps):
@@ -247,21 +253,6 @@ def sample_mpd_trf(
 # trf: Time Reversal Fusion with the official noise re-injection walk
 
 
-def trf_step_ids(num_steps: int, jump_length: int, jump_n_sample: int, repeat_step_ratio: float) -> list[int]:
-    """The official index walk, as schedule indices (0 = noisiest). A drop marks an undo."""
-    jumps = {j: jump_n_sample - 1 for j in range(int(num_steps * repeat_step_ratio), num_steps - jump_length, jump_length)}
-    order, t = [], num_steps
-    while t >= 1:
-        t -= 1
-        order.append(t)
-        if jumps.get(t, 0) > 0:
-            jumps[t] -= 1
-            for _ in range(jump_length):
-                t += 1
-                order.append(t)
-    return [num_steps - 1 - t for t in order]
-
-
 def trf_step(denoise: Denoiser, x, i, sigmas, guidance):
     """Returns the fused x and the fused clean estimate."""
     sigma, sigma_next = _sigma_pair(sigmas, i)
@@ -310,7 +301,9 @@ class Sampler:
     job resolution use them wherever a caller gives None."""
 
     name: ClassVar[str]
-    default_steps: ClassVar[int] = 25
+    default_steps: ClassVar[int]  # from the sampler table, as are the next two
+    takes_chains: ClassVar[bool]  # pins keys inside the window (chains.md section 1)
+    parallel_paths: ClassVar[bool]  # both paths of a step on the same x: ``denoise.pair`` may batch them
     default_fps: ClassVar[int] = 7
     default_motion_bucket_id: ClassVar[int] = 127
     default_noise_aug_strength: ClassVar[float] = 0.02
@@ -319,15 +312,14 @@ class Sampler:
     uses_keyframe_targets: ClassVar[bool] = True  # needs z_start / z_end for DDS or MPD
     independent_augmentation_noise: ClassVar[bool] = True  # else one draw serves both keyframes
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        info = sampler_info(cls.name)
+        cls.default_steps, cls.takes_chains, cls.parallel_paths = info.default_steps, info.takes_chains, info.parallel_paths
+
     def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
         """``z_inner``: the inner keys of a chain, {window frame: latent}; only where ``takes_chains``."""
         raise NotImplementedError
-
-    @property
-    def takes_chains(self) -> bool:
-        """Pins keys inside the window (chains.md section 1): vibid and mpd. The others have no
-        hard constraint for them (trf, mpd-trf's late phase) or no end at all (forward)."""
-        return self.name in CHAIN_SAMPLERS
 
     def check_keys(self, z_inner) -> None:
         if z_inner and not self.takes_chains:
@@ -396,11 +388,8 @@ class MPD(Sampler):
             gamma=self.gamma, iterations=self.iterations, z_inner=z_inner, callback=callback,
         )
 
-    def early_steps(self, num_steps: int) -> int:
-        return sum(is_early_step(i, num_steps, self.gamma) for i in range(num_steps))
-
     def unet_calls(self, num_steps):
-        return 2 * num_steps + self.iterations * self.early_steps(num_steps)
+        return mpd_unet_calls(num_steps, self.gamma, self.iterations)
 
 
 @dataclass(frozen=True)
@@ -421,8 +410,7 @@ class MPDTRF(MPD):
         )
 
     def unet_calls(self, num_steps):
-        early = self.early_steps(num_steps)
-        return early * (self.iterations + 2) + (num_steps - early) * 2 * (self.renoise_rounds + 1)
+        return mpd_trf_unet_calls(num_steps, self.gamma, self.iterations, self.renoise_rounds)
 
 
 @dataclass(frozen=True)
@@ -430,7 +418,6 @@ class TRF(Sampler):
     """Time Reversal Fusion (Feng et al., ECCV 2024) with the official noise re-injection walk."""
 
     name: ClassVar[str] = "trf"
-    default_steps: ClassVar[int] = 50
     default_decode_chunk_size: ClassVar[int | None] = 8
     uses_keyframe_targets: ClassVar[bool] = False
     # "aug 0.02 shared by both keyframes": read here as one augmentation-noise draw for both.
@@ -454,14 +441,13 @@ class TRF(Sampler):
         return trf_step_ids(num_steps, self.jump_length, self.jump_n_sample, self.repeat_step_ratio)
 
     def denoising_steps(self, num_steps):
-        ids = self.step_ids(num_steps)
-        return 1 + sum(b > a for a, b in zip(ids, ids[1:]))
+        return trf_denoising_steps(self.step_ids(num_steps))
 
     def unet_calls(self, num_steps):
         return 2 * self.denoising_steps(num_steps)
 
 
-SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (Forward, TRF, ViBiD, MPD, MPDTRF)}
+SAMPLER_CLASSES: dict[str, type[Sampler]] = {cls.name: cls for cls in (Forward, TRF, ViBiD, MPD, MPDTRF)}
 
 
 def get_sampler(sampler: str | Sampler) -> Sampler:
@@ -469,6 +455,6 @@ def get_sampler(sampler: str | Sampler) -> Sampler:
     if isinstance(sampler, Sampler):
         return sampler
     try:
-        return SAMPLERS[sampler]()
+        return SAMPLER_CLASSES[sampler]()
     except (KeyError, TypeError):
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}") from None
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLER_CLASSES)}") from None

@@ -16,14 +16,15 @@ runners on disjoint ranges never touch each other's files.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .request import JobRequest, Key, RequestError, read_json_file, validate, write_request
+from .errors import RequestError
+from .job_folder import write_request
+from .job_request import JobRequest, Key, validate
+from .json_files import read_json_file, write_json_atomic
 
 BATCH_FILE = "batch.json"
 BATCH_SCHEMA = 1
@@ -101,10 +102,7 @@ def write_batch(folder: str | Path, images: dict[int, str], shots: list[tuple[st
             write_request(folder / shot.job, request)
         data = {"schema": BATCH_SCHEMA, "source": source,
                 "shots": [{"number": s.number, "name": s.name, "job": s.job, "frames": list(s.frames)} for s, _ in requests]}
-        path = folder / BATCH_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        path = write_json_atomic(folder / BATCH_FILE, data)
     except OSError as exc:
         raise RequestError(f"Cannot write the batch into {folder}: {exc.strerror or exc}", "choose a writable folder") from None
     return path

@@ -9,6 +9,7 @@ and hands it to the chosen sampler.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import PIL.Image
 import torch
@@ -21,6 +22,34 @@ from diffusers.utils.torch_utils import randn_tensor
 from .samplers import END, START, Sampler, get_sampler
 
 KeyframeImage = PIL.Image.Image | torch.Tensor
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """One call's settings, every default filled."""
+
+    sampler: Sampler
+    inner_keyframes: dict
+    height: int
+    width: int
+    num_frames: int
+    num_inference_steps: int
+    fps: int
+    motion_bucket_id: int
+    noise_aug_strength: float
+    decode_chunk_size: int
+    device: torch.device
+
+
+@dataclass(frozen=True)
+class EncodedKeys:
+    """The keys as the denoiser and the sampler take them."""
+
+    conditions: dict  # START / END: (CLIP embeddings, VAE latents over the frames), CFG pairs
+    added_time_ids: torch.Tensor
+    z_start: torch.Tensor | None  # clean latent targets, for samplers with hard constraints
+    z_end: torch.Tensor | None
+    z_inner: dict  # {window frame: clean latent} of a chain's inner keys
 
 
 class InbetweenPipeline(StableVideoDiffusionPipeline):
@@ -90,25 +119,12 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
 
     @torch.no_grad()
     def __call__(
-        self,
-        start_image: KeyframeImage,
-        end_image: KeyframeImage | None = None,
-        *,
-        inner_keyframes: dict[int, KeyframeImage] | None = None,
-        sampler: str | Sampler = "mpd",
-        height: int = 576,
-        width: int = 1024,
-        num_frames: int | None = None,
-        num_inference_steps: int | None = None,
-        fps: int | None = None,
-        motion_bucket_id: int | None = None,
-        noise_aug_strength: float | None = None,
-        decode_chunk_size: int | None = None,
-        generator: torch.Generator | None = None,
-        latents: torch.Tensor | None = None,
-        output_type: str = "pil",
-        callback_on_step_end: Callable | None = None,
-        return_dict: bool = True,
+        self, start_image: KeyframeImage, end_image: KeyframeImage | None = None, *,
+        inner_keyframes: dict[int, KeyframeImage] | None = None, sampler: str | Sampler = "mpd",
+        height: int = 576, width: int = 1024, num_frames: int | None = None, num_inference_steps: int | None = None,
+        fps: int | None = None, motion_bucket_id: int | None = None, noise_aug_strength: float | None = None,
+        decode_chunk_size: int | None = None, generator: torch.Generator | None = None, latents: torch.Tensor | None = None,
+        output_type: str = "pil", callback_on_step_end: Callable | None = None, return_dict: bool = True,
     ):
         r"""Generate ``num_frames`` frames from ``start_image`` (frame 0) to ``end_image`` (last frame).
 
@@ -119,8 +135,8 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
                 More keys of a chain, by the frame index they are exact at (1 to ``num_frames - 2``,
                 at least one free frame between keys); only "mpd" and "vibid" take them. Every key
                 is pinned in both paths and MPD anchors its backward estimate at each
-                (``shared/spec/chains.md``). ``None``: the two-key samplers, unchanged.
-            sampler (`str` or [`~mpd_backend.samplers.Sampler`], defaults to `"mpd"`):
+                (``docs/spec/chains.md``). ``None``: the two-key samplers, unchanged.
+            sampler (`str` or [`~mpd_backend.svd.samplers.Sampler`], defaults to `"mpd"`):
                 "forward", "trf", "vibid", "mpd" or "mpd-trf", or a sampler object carrying its
                 parameters, e.g. ``MPD(gamma=0.3, iterations=2)``.
             height, width (`int`, defaults to 576 and 1024): generation size, multiples of 8.
@@ -148,10 +164,26 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         Returns:
             `StableVideoDiffusionPipelineOutput` with ``frames`` ``[1, T, ...]``.
         """
+        # 1. Check the inputs and fill every default from the sampler
+        run = self._resolve_call(start_image, end_image, inner_keyframes or {}, sampler, height, width, num_frames,
+                                 num_inference_steps, fps, motion_bucket_id, noise_aug_strength, decode_chunk_size)
+        # 2. Encode the keys: CLIP embeddings and noise-augmented latents (the conditions), clean targets
+        keys = self._encode_keys(start_image, end_image, run, generator)
+        # 3. Sample the latents with the sampler, from the scheduler's sigmas
+        x = self._sample(run, keys, generator, latents, callback_on_step_end)
+        # 4. Decode
+        frames = x if output_type == "latent" else self._decode(x, run, output_type)
+        self.maybe_free_model_hooks()
+        if not return_dict:
+            return (frames,)
+        return StableVideoDiffusionPipelineOutput(frames=frames)
+
+    def _resolve_call(self, start_image, end_image, inner_keyframes: dict, sampler, height, width, num_frames, steps, fps,
+                      motion_bucket_id, noise_aug_strength, decode_chunk_size) -> CallSettings:
+        """Check the keys and fill every None from the sampler's defaults and the UNet's frame count."""
         sampler = get_sampler(sampler)
         if end_image is None and sampler.uses_end_keyframe:
             raise ValueError(f"sampler {sampler.name!r} needs an end_image")
-        inner_keyframes = dict(inner_keyframes or {})
         if inner_keyframes and not sampler.takes_chains:
             raise ValueError(f"sampler {sampler.name!r} takes only two keyframes; use 'mpd' or 'vibid' for inner_keyframes")
         for image in (start_image, end_image, *inner_keyframes.values()):
@@ -161,59 +193,65 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
         indices = sorted(inner_keyframes)
         if indices and (indices[0] < 2 or indices[-1] > num_frames - 3 or any(b - a < 2 for a, b in zip(indices, indices[1:]))):
             raise ValueError(f"inner keyframe indices {indices} must lie in 2..{num_frames - 3} with a free frame between keys")
-        num_inference_steps = num_inference_steps or sampler.default_steps
-        fps = fps if fps is not None else sampler.default_fps
-        motion_bucket_id = motion_bucket_id if motion_bucket_id is not None else sampler.default_motion_bucket_id
-        noise_aug_strength = noise_aug_strength if noise_aug_strength is not None else sampler.default_noise_aug_strength
         if not decode_chunk_size:
             decode_chunk_size = min(sampler.default_decode_chunk_size or num_frames, self.max_decode_chunk_size or num_frames)
-        device = self._execution_device
         self._guidance_scale = 3.0  # diffusers' do_classifier_free_guidance reads this; CFG is always on
+        return CallSettings(
+            sampler, dict(inner_keyframes), height, width, num_frames, steps or sampler.default_steps,
+            fps if fps is not None else sampler.default_fps,
+            motion_bucket_id if motion_bucket_id is not None else sampler.default_motion_bucket_id,
+            noise_aug_strength if noise_aug_strength is not None else sampler.default_noise_aug_strength,
+            decode_chunk_size, self._execution_device,
+        )
 
-        # Random draws in diffusers' order (augmentation noise, then latents), so forward matches it.
-        aug_shape = (1, 3, height, width)
-        aug_start = noise_aug_strength * randn_tensor(aug_shape, generator=generator, device=device)
+    def _encode_keys(self, start_image, end_image, run: CallSettings, generator) -> EncodedKeys:
+        """The keys' conditions (CFG pairs, repeated over the frames), their clean latent targets
+        and the micro-conditioning. Random draws in diffusers' order (augmentation noise here, the
+        latents after), so that ``forward`` matches diffusers."""
+        sampler, device = run.sampler, run.device
+        aug_shape = (1, 3, run.height, run.width)
+        aug_start = run.noise_aug_strength * randn_tensor(aug_shape, generator=generator, device=device)
         aug_end = aug_start
         if sampler.uses_end_keyframe and sampler.independent_augmentation_noise:
-            aug_end = noise_aug_strength * randn_tensor(aug_shape, generator=generator, device=device)
-
-        needs_upcasting = self.vae.dtype == torch.float16 and self.vae.config.force_upcast
-        if needs_upcasting:
-            self.vae.to(dtype=torch.float32)
+            aug_end = run.noise_aug_strength * randn_tensor(aug_shape, generator=generator, device=device)
         keyframes = {START: (start_image, aug_start)}
         if sampler.uses_end_keyframe:
             keyframes[END] = (end_image, aug_end)
-        pixels = {key: self.video_processor.preprocess(image, height=height, width=width).to(device)
-                  for key, (image, _) in keyframes.items()}
+        needs_upcasting = self.vae.dtype == torch.float16 and self.vae.config.force_upcast
+        if needs_upcasting:
+            self.vae.to(dtype=torch.float32)
+        pixels = {key: self._pixels(image, run) for key, (image, _) in keyframes.items()}
         conditions = {key: self._condition(image, pixels[key], aug, device) for key, (image, aug) in keyframes.items()}
-        z_start = z_end = None
-        z_inner = {}
+        targets = {}
         if sampler.uses_keyframe_targets:
-            z_start, z_end = self._keyframe_target(pixels[START]), self._keyframe_target(pixels[END])
-            z_inner = {k: self._keyframe_target(self.video_processor.preprocess(image, height=height, width=width).to(device))
-                       for k, image in inner_keyframes.items()}
+            targets = {key: self._keyframe_target(pixels[key]) for key in (START, END)}
+            targets.update({k: self._keyframe_target(self._pixels(image, run)) for k, image in run.inner_keyframes.items()})
         if needs_upcasting:
             self.vae.to(dtype=torch.float16)
-        conditions = {
-            key: (emb, lat.unsqueeze(1).repeat(1, num_frames, 1, 1, 1)) for key, (emb, lat) in conditions.items()
-        }
-        embeddings_dtype = conditions[START][0].dtype
+        conditions = {key: (emb, lat.unsqueeze(1).repeat(1, run.num_frames, 1, 1, 1)) for key, (emb, lat) in conditions.items()}
         added_time_ids = self._get_add_time_ids(
-            fps - 1, motion_bucket_id, noise_aug_strength, embeddings_dtype, 1, 1, True
+            run.fps - 1, run.motion_bucket_id, run.noise_aug_strength, conditions[START][0].dtype, 1, 1, True
         ).to(device)
+        return EncodedKeys(conditions, added_time_ids, targets.pop(START, None), targets.pop(END, None), targets)
 
-        self.scheduler.set_timesteps(num_inference_steps, device=device)
+    def _pixels(self, image: KeyframeImage, run: CallSettings) -> torch.Tensor:
+        return self.video_processor.preprocess(image, height=run.height, width=run.width).to(run.device)
+
+    def _sample(self, run: CallSettings, keys: EncodedKeys, generator, latents, callback_on_step_end) -> torch.Tensor:
+        """The initial latents (drawn, or the caller's) sampled down the schedule by the sampler."""
+        device = run.device
+        self.scheduler.set_timesteps(run.num_inference_steps, device=device)
         sigmas, timesteps = self.scheduler.sigmas, self.scheduler.timesteps
         x = self.prepare_latents(
-            1, num_frames, self.unet.config.in_channels, height, width, torch.float32, device, generator, latents
+            1, run.num_frames, self.unet.config.in_channels, run.height, run.width, torch.float32, device, generator, latents
         )
-        self._num_timesteps = num_inference_steps
+        self._num_timesteps = run.num_inference_steps
 
         def noise_like(t: torch.Tensor) -> torch.Tensor:
             return randn_tensor(t.shape, generator=generator, device=t.device, dtype=t.dtype)
 
-        denoise = self._make_denoiser(conditions, added_time_ids, sigmas, timesteps)
-        with self.progress_bar(total=sampler.denoising_steps(num_inference_steps)) as progress_bar:
+        denoise = self._make_denoiser(keys.conditions, keys.added_time_ids, sigmas, timesteps)
+        with self.progress_bar(total=run.sampler.denoising_steps(run.num_inference_steps)) as progress_bar:
 
             def on_step(info: dict):
                 progress_bar.update()
@@ -223,17 +261,9 @@ class InbetweenPipeline(StableVideoDiffusionPipeline):
                 outputs = callback_on_step_end(self, i, timesteps[i], {"latents": info["x"], "denoised": info["denoised"]})
                 return (outputs or {}).get("latents")
 
-            x = sampler.sample(denoise, x, sigmas, z_start=z_start, z_end=z_end, noise_like=noise_like, z_inner=z_inner or None,
-                               callback=on_step)
+            return run.sampler.sample(denoise, x, sigmas, z_start=keys.z_start, z_end=keys.z_end, noise_like=noise_like,
+                                      z_inner=keys.z_inner or None, callback=on_step)
 
-        if output_type == "latent":
-            frames = x
-        else:
-            if needs_upcasting:
-                self.vae.to(dtype=torch.float16)
-            frames = self.decode_latents(x.to(self.vae.dtype), num_frames, decode_chunk_size)
-            frames = self.video_processor.postprocess_video(video=frames, output_type=output_type)
-        self.maybe_free_model_hooks()
-        if not return_dict:
-            return (frames,)
-        return StableVideoDiffusionPipelineOutput(frames=frames)
+    def _decode(self, x: torch.Tensor, run: CallSettings, output_type: str):
+        frames = self.decode_latents(x.to(self.vae.dtype), run.num_frames, run.decode_chunk_size)
+        return self.video_processor.postprocess_video(video=frames, output_type=output_type)

@@ -1,4 +1,4 @@
-"""The flow engine as it was before issue 15, kept as ``make bench-quality``'s baseline.
+"""The flow engine as it was before issue 15, kept as ``make bench-quality``'s baseline (not shipped).
 
 DIS optical flow (OpenCV) in both directions; each inbetween at time t warps both keyframes towards
 t along the flows scaled linearly (the Super SloMo approximation) and blends them, weighting each by
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mpd_backend.flow import linear_inbetween, visibility
+from mpd_backend.flow.optical_flow import linear_inbetween, visibility
 
 
 def dis_flow(source: np.ndarray, target: np.ndarray) -> np.ndarray:

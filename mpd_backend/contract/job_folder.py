@@ -15,13 +15,40 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
 from .errors import BackendError
-from .protocol import CONTACT_SHEET, END_IMAGE, FRAMES_DIR, JOB_MANIFEST, JOB_REQUEST, PREVIEW_IMAGE, START_IMAGE, WINDOW_RECORD, WINDOWS_DIR, ErrorCode, frame_name
-from .request import JobRequest, write_request
+from .job_request import JobRequest
+from .json_files import read_json_file, write_json_atomic
+from .protocol import ErrorCode
+
+JOB_REQUEST = "job.json"
+JOB_MANIFEST = "manifest.json"
+FRAMES_DIR = "frames"
+WINDOWS_DIR = "windows"  # a chain's SVD windows, each with window.json written last: reused by a re-run
+WINDOW_RECORD = "window.json"
+START_IMAGE = "start.png"
+END_IMAGE = "end.png"
+PREVIEW_IMAGE = "preview.png"  # the svd engine's live preview, rewritten every denoising step
+CONTACT_SHEET = "contact_sheet.png"
+
+
+def frame_name(index: int) -> str:
+    return f"{index:04d}.png"
+
+
+def write_request(folder: Path, request: JobRequest) -> Path:
+    """Write ``job.json`` into a job folder, atomically."""
+    return write_json_atomic(Path(folder) / JOB_REQUEST, request.to_dict())
+
+
+def read_request(path: Path) -> JobRequest:
+    """The request in ``job.json`` (or the job folder that holds it). Raises RequestError."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / JOB_REQUEST
+    return JobRequest.from_dict(read_json_file(path, "job request", "give a job folder's job.json"))
 
 
 def sha256_file(path: Path) -> str:
@@ -84,7 +111,8 @@ def clear_unfinished_attempt(folder: Path) -> list[str]:
     if (folder / JOB_MANIFEST).exists():
         return []
     frames = folder / FRAMES_DIR
-    ours = [folder / name for name in (START_IMAGE, END_IMAGE, JOB_MANIFEST + ".tmp", PREVIEW_IMAGE, f".{PREVIEW_IMAGE}.tmp", CONTACT_SHEET)]
+    ours = [folder / name for name in (START_IMAGE, END_IMAGE, PREVIEW_IMAGE, f".{PREVIEW_IMAGE}.tmp", CONTACT_SHEET)]
+    ours += folder.glob(f"{JOB_MANIFEST}.*.tmp")
     if frames.is_dir():
         ours += [p for p in frames.iterdir() if re.fullmatch(r"\d{4,}\.png", p.name)]
     removed = []
@@ -95,15 +123,6 @@ def clear_unfinished_attempt(folder: Path) -> list[str]:
     if frames.is_dir() and not any(frames.iterdir()):
         frames.rmdir()
     return removed
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def write_keyframes(folder: Path, start, end) -> None:
