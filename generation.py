@@ -284,8 +284,8 @@ def queue_shots(context, shots: list[Shot], source: str, staging: str | None, re
     if busy():
         raise UserError("A job is already running: wait for it or cancel it.")
     prefs = preferences.get(context)
-    python = resolve_backend_python(prefs)
     root = writable_root(output_root(prefs))
+    python = resolve_backend_python(prefs)
     options = job_options(context.scene.mpd_inbetween, prefs)
     for shot in shots:
         if shot.status == ShotStatus.QUEUED:

@@ -1,4 +1,4 @@
-"""``run-batch``: some shots of a batch (``batch.py``) in one process, the model loaded once.
+"""``run-batch``: some shots of a farm batch (``contract/farm_batch.py``) in one process, the model loaded once.
 
 Each shot runs in its own job folder, as ``runner.run_job`` runs any job. A shot whose folder is
 already complete with the fingerprint its request gives now is skipped (a farm task re-run, or a

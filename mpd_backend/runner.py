@@ -1,7 +1,7 @@
 """One job, from its folder's ``job.json`` to a complete job folder, or an earlier result reused.
 
-Used by ``generate`` (the model loaded for one job) and ``serve`` (many jobs, the model loaded
-once); any later caller hands it a job folder the same way.
+Used by ``generate`` (the model loaded for one job), ``serve`` (many jobs, the model loaded once)
+and ``run-batch`` (a farm task's shots): every caller hands it a job folder the same way.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""``serve``: a long-lived worker. The model is loaded once; jobs arrive as JSON lines on stdin
-(each names a job folder's ``job.json``) and run one after another; see ``protocol.py``.
+"""``serve``: a long-lived worker. The model is loaded once; jobs arrive as JSON-line commands on
+stdin (each run names a job folder's ``job.json``) and run one after another; see
+``contract/protocol.py``.
 
 It never outlives its parent: the end of stdin (the parent is gone, whatever the reason, a crash or
 a SIGKILL included) cancels every job and, should the main thread be stuck in something it cannot
 leave at once (loading a model from a slow disk, one long UNet call), ends the process
-``exit_grace_s`` later (``serve --exit-grace``, 2 s by default). An unfinished job never has a manifest: it is written last.
+``exit_grace_s`` later (``serve --exit-grace``, 2 s by default). An unfinished job never has a
+manifest: it is written last.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What each farm task pays before its first shot: a fresh backend process, its imports and the
 model load, timed in new processes as ``run-batch`` pays them (docs/farm.md).
 
-    .venv/bin/python tools/bench_farm_load.py [MODEL_DIR ...] [--runs 3]
+    .venv/bin/python -m tools.bench_farm_load [MODEL_DIR ...] [--runs 3]
 
 Without a model folder it times the tiny model (built here) and, when present, the real SVD-XT
 architecture with random weights (build/svd-xt-random, made by ``make bench``). Prints a Markdown

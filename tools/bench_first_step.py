@@ -4,7 +4,7 @@ Blender session: what keeping the worker (and its model) up between jobs buys.
 Run with a Blender-as-a-module Python; the extension zip is built from SOURCE (this checkout by
 default, or an older one for a before/after comparison):
 
-    .venv-blender50/bin/python tools/bench_first_step.py --model build/tiny-svd --size 64x64 [--source DIR]
+    .venv-blender50/bin/python -m tools.bench_first_step --model build/tiny-svd --size 64x64 [--source DIR]
 
 Timers never fire without Blender's event loop, so the tool drives the add-on's tick by hand every
 10 ms, as the tests do; the time is taken when the panel's state first shows a denoising step.

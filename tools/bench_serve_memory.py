@@ -1,7 +1,7 @@
 """Does the worker's memory grow from job to job? ``serve`` on the tiny model, N jobs, the worker's
 resident memory (RSS) after each, written as a Markdown table.
 
-    .venv/bin/python tools/bench_serve_memory.py [JOBS] [OUT.md]
+    .venv/bin/python -m tools.bench_serve_memory [JOBS] [OUT.md]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Ground-truth Blender shots for ``make bench-quality``: ``python render_shots.py OUT [FRAMES]``.
+"""Ground-truth Blender shots for ``make bench-quality``: ``python -m tools.render_shots OUT [FRAMES]``.
 
 Five kinds of motion the weight-free engine meets in blocking, each a textured scene rendered with
 Cycles on the CPU (384x216, 8 samples, denoised, a fixed noise seed so that still pixels render
@@ -12,7 +12,7 @@ the same in every frame) into ``OUT/<shot>/NNNN.png``:
 
 A shot whose folder already holds every frame is not rendered again.
 
-``python render_shots.py OUT 97 --shot large-move --size 1920x1080 --only 1 25 49`` renders only
+``python -m tools.render_shots OUT 97 --shot large-move --size 1920x1080 --only 1 25 49`` renders only
 those frames of one shot, at another size (issue 15's box at full HD: a third of the frame in 48 frames).
 """
 

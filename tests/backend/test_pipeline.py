@@ -206,7 +206,7 @@ def test_mpd_trf_equals_an_independent_reference(pipe, keyframes):
         def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
             return mpd_trf_reference.sample_mpd_trf(denoise, x, sigmas, z_start, z_end, noise_like)
 
-    run = lambda sampler: pipe(*keyframes, sampler=sampler, num_inference_steps=12, height=32, width=32, num_frames=6,
+    run = lambda sampler: pipe(*keyframes, sampler=sampler, num_inference_steps=8, height=32, width=32, num_frames=6,
                                generator=seeded(3), output_type="latent").frames
     pipe.batch_parallel_paths = False  # the reference calls D once per path
     try:

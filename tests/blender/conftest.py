@@ -176,7 +176,7 @@ def read_only_folder(tmp_path):
         for path in (tmp_path, *tmp_path.parents):
             if path == Path(tempfile.gettempdir()):
                 break
-            path.chmod(path.stat().st_mode | 0o005)  # nobody may look up the paths the call reads
+            path.chmod(path.stat().st_mode | 0o055)  # nobody (whatever its groups) may look up the paths the call reads
     yield folder
     folder.chmod(0o755)
 

@@ -81,7 +81,7 @@ def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs
     killed = []
 
     def kill_during_shot_2():
-        if not killed and batch.shots[1].status == "running":
+        if not killed and batch.queue.shots[1].status == "running":
             os.killpg(batch.worker.client.pid, signal.SIGKILL)
             killed.append(time.monotonic())
 
@@ -90,7 +90,7 @@ def test_killed_worker_loses_nothing_and_a_rerun_does_only_the_rest(scene, prefs
     assert shot_statuses(state) == [("A-B", "done"), ("B-C", "failed"), ("C-D", "failed")]
     assert "the worker stopped" in state.shots[1].reason
     assert inbetween_strips(scene) == [(1, 5)]  # shot 2's half-written folder was not imported
-    assert not (Path(batch.shots[1].job) / "manifest.json").exists()
+    assert not (Path(batch.queue.shots[1].job) / "manifest.json").exists()
 
     assert bpy.ops.mpd.generate_markers(per_shot=True) == {"FINISHED"}
     state = wait_for_job()
@@ -135,7 +135,7 @@ def test_cancel_the_batch_within_seconds_and_keep_the_worker(scene, prefs):
     cancelled_at = []
 
     def cancel_while_denoising():
-        if not cancelled_at and batch.shots[0].status == "running":
+        if not cancelled_at and batch.queue.shots[0].status == "running":
             assert bpy.ops.mpd.cancel() == {"FINISHED"}
             cancelled_at.append(time.monotonic())
 
@@ -145,7 +145,7 @@ def test_cancel_the_batch_within_seconds_and_keep_the_worker(scene, prefs):
     assert shot_statuses(state) == [("A-B", "cancelled"), ("B-C", "cancelled")]
     assert batch.worker.client.alive()  # cancelled between two steps: the model stays loaded
     assert inbetween_strips(scene) == []
-    assert not any((Path(s.job) / "manifest.json").exists() for s in batch.shots)
+    assert not any((Path(s.job) / "manifest.json").exists() for s in batch.queue.shots)
 
     # The next run on the same worker is not taken for the cancelled one: it runs, and imports.
     scene.mpd_inbetween.steps = 2
