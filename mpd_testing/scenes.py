@@ -40,22 +40,33 @@ def insert_keys(obj, path: str, values: dict, interpolation: str = "BEZIER") -> 
         edit.keyframe_new_interpolation_type = before
 
 
+def staged_scene(camera: tuple, sun_rotation: tuple, sky: tuple, floor: tuple, floor_size: float):
+    """A new empty scene with a camera (location, rotation), a sun, a sky colour and a chequered
+    floor (two colours): what every rendered scene here starts from. Cycles on the CPU."""
+    import bpy
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    bpy.ops.object.camera_add(location=camera[0], rotation=camera[1])
+    scene.camera = bpy.context.active_object
+    bpy.ops.object.light_add(type="SUN", location=(2, -2, 6), rotation=sun_rotation)
+    bpy.context.active_object.data.energy = 4
+    scene.world = bpy.data.worlds.new("Sky")
+    scene.world.color = sky
+    bpy.ops.mesh.primitive_plane_add(size=floor_size)
+    bpy.context.active_object.data.materials.append(material("Floor", floor[0], checker=floor[1]))
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    return scene
+
+
 def demo_scene(last_frame: int = 13):
     """The demo's scene: a ball rolling between keys at frames 1 and ``last_frame`` over a
     chequered floor, rendered by Cycles on the CPU at 320x180."""
     import bpy
 
-    bpy.ops.wm.read_homefile(use_empty=True)
-    scene = bpy.context.scene
+    scene = staged_scene(((0, -9, 2.2), (1.35, 0, 0)), (0.6, 0.2, 0), (0.25, 0.35, 0.55), ((0.15, 0.35, 0.12), (0.25, 0.5, 0.2)), 20)
     scene.name = "Rolling Ball"
-    bpy.ops.object.camera_add(location=(0, -9, 2.2), rotation=(1.35, 0, 0))
-    scene.camera = bpy.context.active_object
-    bpy.ops.object.light_add(type="SUN", location=(2, -2, 6), rotation=(0.6, 0.2, 0))
-    bpy.context.active_object.data.energy = 4
-    scene.world = bpy.data.worlds.new("Sky")
-    scene.world.color = (0.25, 0.35, 0.55)
-    bpy.ops.mesh.primitive_plane_add(size=20)
-    bpy.context.active_object.data.materials.append(material("Floor", (0.15, 0.35, 0.12), checker=(0.25, 0.5, 0.2)))
     bpy.ops.mesh.primitive_uv_sphere_add(radius=0.8, location=(-0.6, 0, 0.8))
     ball = bpy.context.active_object
     ball.data.materials.append(material("Ball", (0.9, 0.35, 0.1), checker=(0.95, 0.85, 0.2)))
@@ -65,8 +76,7 @@ def demo_scene(last_frame: int = 13):
     ball.keyframe_insert("location", frame=last_frame)
     ball.keyframe_insert("rotation_euler", frame=last_frame)
     render = scene.render
-    render.engine = "CYCLES"
-    scene.cycles.samples, scene.cycles.device = 8, "CPU"
+    scene.cycles.samples = 8
     render.resolution_x, render.resolution_y, render.resolution_percentage = 320, 180, 100
     scene.frame_start, scene.frame_end = 1, last_frame
     scene.frame_set(1)

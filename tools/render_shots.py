@@ -28,25 +28,16 @@ os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="mpd_render_")
 
 import bpy  # noqa: E402
 
-from mpd_testing.scenes import insert_keys, material, render_frames  # noqa: E402
+from mpd_testing.scenes import insert_keys, material, render_frames, staged_scene  # noqa: E402
 
 
 def base_scene(frames: int):
-    bpy.ops.wm.read_homefile(use_empty=True)
-    scene = bpy.context.scene
-    bpy.ops.object.camera_add(location=(0, -10, 2.0), rotation=(math.radians(84), 0, 0))
-    scene.camera = bpy.context.active_object
-    bpy.ops.object.light_add(type="SUN", location=(2, -2, 6), rotation=(0.7, 0.25, 0.3))
-    bpy.context.active_object.data.energy = 4
-    scene.world = bpy.data.worlds.new("Sky")
-    scene.world.color = (0.3, 0.38, 0.5)
-    bpy.ops.mesh.primitive_plane_add(size=40)
-    bpy.context.active_object.data.materials.append(material("Floor", (0.3, 0.3, 0.28), checker=(0.55, 0.5, 0.42)))
+    scene = staged_scene(((0, -10, 2.0), (math.radians(84), 0, 0)), (0.7, 0.25, 0.3), (0.3, 0.38, 0.5),
+                         ((0.3, 0.3, 0.28), (0.55, 0.5, 0.42)), 40)
     bpy.ops.mesh.primitive_plane_add(size=40, location=(0, 8, 0), rotation=(math.radians(90), 0, 0))
     bpy.context.active_object.data.materials.append(material("Wall", (0.45, 0.3, 0.25), checker=(0.62, 0.55, 0.4)))
     render = scene.render
-    render.engine = "CYCLES"
-    scene.cycles.samples, scene.cycles.device, scene.cycles.seed = 8, "CPU", 0
+    scene.cycles.samples, scene.cycles.seed = 8, 0
     scene.cycles.use_denoising = True
     render.resolution_x, render.resolution_y, render.resolution_percentage = 384, 216, 100
     scene.frame_start, scene.frame_end = 1, frames

@@ -54,7 +54,7 @@ def estimate_gpu_memory_gib(width: int, height: int, frames: int = 25, bytes_per
 
 
 # ----------------------------------------------------------------------------------------------
-# Time: counted FLOPs over the speed this machine was measured at (``calibration.py`` writes it)
+# Time: counted FLOPs over the speed this machine was measured at (``svd/calibration.py`` writes it)
 
 CALIBRATION_FILE = "calibration.json"
 CALIBRATION_SCHEMA = 1
@@ -126,10 +126,10 @@ def counted_flops(coefficients: list[float], frames: int, width: int, height: in
 
 def estimate_job(calibration: dict, sampler: str, steps: int | None, width: int, height: int, frames: int | None = None,
                  offload: bool = False, key_frames: list[int] = ()) -> dict:
-    """Seconds and peak memory of one SVD job from a calibration (``calibration.py``): the counted
+    """Seconds and peak memory of one SVD job from a calibration (``svd/calibration.py``): the counted
     UNet evaluations (one CFG pair each) of the sampler at ``steps``, their FLOPs at this size over
     the measured UNet speed, and the decode's FLOPs over the measured VAE speed; a chain of keys at
-    ``key_frames`` runs that once per window (``chain.window_count``), at the same peak."""
+    ``key_frames`` runs that once per window (``chain_plan.window_count``), at the same peak."""
     info = sampler_info(sampler)
     frames = frames or calibration["num_frames"]
     evaluations = info.unet_calls(steps or info.default_steps)

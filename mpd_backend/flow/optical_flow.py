@@ -22,7 +22,7 @@
    to a soft frame. A low figure means the move is too large for this engine, and the job says so.
 
 The same method synthesises the frames missing when a generated clip is stretched to a longer gap
-(``timing.fit_to_timeline``).
+(``retiming.fit_to_timeline``).
 """
 
 from __future__ import annotations

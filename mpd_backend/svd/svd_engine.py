@@ -70,7 +70,7 @@ def run_record(pipe, params: dict, num_frames: int) -> dict:
 
 def generate_svd(pipe, start, end, params: dict, report, should_stop, preview_path: Path | None = None) -> tuple[list, dict]:
     """``params["frames"]`` images from ``start`` to ``end`` (resolved parameters: see
-    ``request.resolved_parameters``), and what to record of the run. ``preview_path``: where each
+    ``job_request.resolved_parameters``), and what to record of the run. ``preview_path``: where each
     step's live preview goes (announced by a ``preview`` event)."""
     from ..flow.retiming import fit_to_timeline, resample_times
     from .samplers import get_sampler
