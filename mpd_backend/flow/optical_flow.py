@@ -182,8 +182,8 @@ def refine(gray0: np.ndarray, gray1: np.ndarray, flow: np.ndarray) -> np.ndarray
 
 def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Flows 0->1 and 1->0 at the frames' size (found at most FLOW_WIDTH wide), and DIS's own two
-    flows; DIS alone unless ``large_moves`` (about 2 s more per pair at 1024x576, worth it between
-    keyframes, not between neighbouring generated frames)."""
+    flows; DIS alone unless ``large_moves`` (the search for large moves costs most of a pair's time,
+    docs/quality.md: worth it between keyframes, not between neighbouring generated frames)."""
     cv2 = _cv2()
     h, w = rgb0.shape[:2]
     scale = min(1.0, FLOW_WIDTH / w)
