@@ -6,9 +6,9 @@ package's bpy-free parts (core/, mpd_backend/) import without Blender.
 
 
 def _modules():
-    from . import background, operators, panels, preferences, props
+    from . import backend_setup, background, capture, operators, panels, preferences, props
 
-    return (preferences, props, operators, panels, background)  # dependency order
+    return (preferences, props, operators, panels, background, capture, backend_setup)  # dependency order
 
 
 def register():

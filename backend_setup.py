@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 import bpy
+from bpy.app.handlers import persistent
 
 from . import background, preferences
 from .core.installer import Installer, status
 from .core.states import EnvState, ModelState
 from .core.tasks import ChildProcessTask, Task
 from .core.user_error import UserError
-from .mpd_backend.contract.protocol import DownloadedEvent, ErrorEvent, ProgressEvent
+from .mpd_backend.contract.protocol import DownloadedEvent, ErrorEvent, LogEvent, ProgressEvent
 
 
 def env_state(context=None):
@@ -54,11 +55,18 @@ def resolve_backend_python(prefs) -> str:
 
 
 def refresh(context=None) -> None:
-    """Show the environment's state as it is on disk (not while installing)."""
+    """Show the environment's state as it is on disk (not while installing); your own Python, when
+    the preferences name one."""
     if background.registry.running(InstallTask.kind):
         return
     state = env_state(context)
     prefs = preferences.get(context)
+    if prefs.backend_python:
+        found = Path(bpy.path.abspath(prefs.backend_python)).is_file()
+        state.state = (EnvState.READY if found else EnvState.FAILED).value
+        state.message = f"Your own Python: {prefs.backend_python}" if found else f"Your own Python was not found: {prefs.backend_python}"
+        state.hint = "" if found else "correct Or Your Own Python below, or clear it to use the managed environment"
+        return
     try:
         env = status(managed_folder(prefs), prefs.accelerator)
     except UserError as exc:
@@ -132,9 +140,11 @@ class CalibrateTask(ChildProcessTask):
     def ended(self, returncode: int, output: str) -> None:
         state = env_state()
         if returncode == 0:
-            state.log_line = "Calibrated: " + output.strip()
+            state.calibration = "Calibrated: " + output.strip().splitlines()[-1] if output.strip() else "Calibrated"
+            background.report("INFO", state.calibration)
         else:
-            state.log_line = f"The calibration failed: {self.last_stderr()}"
+            state.calibration = f"The calibration failed: {self.last_stderr()}"
+            background.report("ERROR", state.calibration)
 
 
 class DownloadTask(ChildProcessTask):
@@ -155,6 +165,36 @@ class DownloadTask(ChildProcessTask):
         if state.model_state == ModelState.DOWNLOADING:
             state.model_state = ModelState.FAILED.value
             state.model_message = "Download stopped." if returncode < 0 else f"The download failed: {self.last_stderr()}"
+
+
+class LoginTask(ChildProcessTask):
+    """The backend keeps a Hugging Face token where the hub client finds it; the token goes to its
+    stdin, and nowhere in Blender (not the .blend, not the preferences)."""
+
+    kind = "login"
+
+    def apply(self, event) -> None:
+        if isinstance(event, (LogEvent, ErrorEvent)):
+            env_state().login_message = event.message if isinstance(event, LogEvent) else event.text()
+
+    def ended(self, returncode: int, output: str) -> None:
+        state = env_state()
+        if returncode != 0 and not state.login_message.startswith(("That", "Cannot")):
+            state.login_message = f"The token was not saved: {self.last_stderr()}"
+        background.report("INFO" if returncode == 0 else "ERROR", state.login_message)
+
+
+def log_in(context, token: str) -> LoginTask:
+    """Save ``token`` for the hub, in the background (checked online when online access is allowed)."""
+    if background.registry.running(LoginTask.kind):
+        raise UserError("A log-in is already running.")
+    prefs = preferences.get(context)
+    command = [resolve_backend_python(prefs), "-m", "mpd_backend", "login", "--json"]
+    if prefs.offline or not getattr(bpy.app, "online_access", False):
+        command.append("--offline")
+    task = background.start(LoginTask(command, stdin_text=token.strip() + "\n"))
+    env_state(context).login_message = "Saving the token..."
+    return task
 
 
 def setup_running() -> bool:
@@ -199,7 +239,9 @@ def calibrate(context) -> CalibrateTask:
     if prefs.low_vram:
         command.append("--offload")
     task = background.start(CalibrateTask(command))
-    env_state(context).log_line = "Calibrating: timing the model on this machine..."
+    env_state(context).calibration = "Calibrating: timing the model on this machine..."
+    if not env_state(context).report:
+        run_doctor(context)  # the panel's price needs the devices that Auto settles at
     return task
 
 
@@ -228,3 +270,31 @@ def cancel_setup() -> bool:
             task.cancel()
             return True
     return False
+
+
+@persistent
+def refresh_on_load(*_args) -> None:
+    """A file loaded (or Blender started): the environment as it is on disk, and the devices, so
+    that a restart shows "Ready" and the price the device that will run."""
+    if os.environ.get("MPD_CAPTURE_CHILD"):
+        return  # a background Blender rendering keys needs none of it
+    refresh()
+    if not env_state().report:
+        run_doctor()
+
+
+def refresh_at_start():
+    refresh_on_load()
+    return None  # once
+
+
+def register():
+    bpy.app.handlers.load_post.append(refresh_on_load)
+    bpy.app.timers.register(refresh_at_start, first_interval=0.5)  # the add-on enabled without a file load
+
+
+def unregister():
+    if bpy.app.timers.is_registered(refresh_at_start):
+        bpy.app.timers.unregister(refresh_at_start)
+    if refresh_on_load in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(refresh_on_load)

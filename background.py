@@ -9,6 +9,7 @@ from __future__ import annotations
 import bpy
 
 from .core.tasks import Task, TaskRegistry
+from .mpd_backend.contract.protocol import with_hint
 
 TICK_S = 0.2
 IDLE_TICK_S = 1.0  # only an idle worker is left: watch it for its exit, slowly
@@ -42,8 +43,17 @@ def redraw() -> None:
                 area.tag_redraw()
 
 
+def report(level: str, message: str, hint: str = "") -> None:
+    """The end of a long action that no operator waits on any more (a capture, a generation, a
+    download, a calibration): one line in the status bar and the Info log, like an operator's."""
+    try:
+        bpy.ops.mpd.report(level=level, message=with_hint(message, hint))
+    except (RuntimeError, AttributeError):  # no window to report in (unregistering, a timer without one)
+        print(f"MPD Inbetween: {with_hint(message, hint)}")
+
+
 def draw_status(self, context):
-    """Status bar: the running generation's progress (Esc in the sequencer or 3D view cancels)."""
+    """Status bar: the running capture's or generation's progress, and its Cancel."""
     state = context.window_manager.mpd_job
     if state.state == "RUNNING":
         self.layout.progress(factor=state.progress, type="BAR", text=f"Inbetween: {state.message}")

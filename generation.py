@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import errno
 import itertools
-import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 
-from . import background, compat, preferences, strips
+from . import background, capture, compat, preferences, strips
 from .backend_setup import resolve_backend_python
 from .core.generation_queue import GenerationQueue, Snapshot
 from .core.shots import Shot, safe_name, shot_request, write_shot_job
 from .core.states import JobState, ShotStatus, WorkerState
 from .core.tasks import Task
-from .core.user_error import UserError
+from .core.user_error import UserError, backend_errors_as_user_errors
 from .core.worker_client import WorkerClient
 from .mpd_backend.contract.job_folder import JOB_REQUEST
+from .mpd_backend.contract.model_folder import check_model_folder, looks_like_path, model_presence
 from .mpd_backend.contract.protocol import DoneEvent, encode_event
 
 _generations = itertools.count(1)  # numbers each generation's job ids: a worker outlives generations
@@ -41,8 +42,16 @@ def worker_state(context=None):
 
 
 def busy() -> bool:
-    """A generation runs: only one at a time."""
-    return background.registry.running(GenerationTask.kind)
+    """A generation runs, or the capture of its keys: only one at a time."""
+    return background.registry.running(GenerationTask.kind) or capture.running() is not None
+
+
+def poll_idle(operator) -> bool:
+    """An operator's poll that needs the generation idle, with the reason when it is not."""
+    if busy():
+        operator.poll_message_set("A job is running: wait for it, or press Cancel in the Inbetween panel")
+        return False
+    return True
 
 
 def output_root(prefs) -> Path:
@@ -82,15 +91,6 @@ def job_options(settings, prefs) -> dict:
         "offload": True if prefs.low_vram else None,  # None: the backend decides (on for GPUs under 16 GB)
         "offline": prefs.offline or not getattr(bpy.app, "online_access", True),
     }
-
-
-def check_shots(context, shots: list[Shot]) -> None:
-    """Refuse, before anything is rendered, shots whose requests the backend would refuse (e.g. a
-    chain with a sampler that takes two keys). Raises UserError."""
-    options = job_options(context.scene.mpd_inbetween, preferences.get(context))
-    for shot in shots:
-        if shot.status == ShotStatus.QUEUED:
-            shot_request(shot, options, "", [])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -148,6 +148,15 @@ def ensure_worker(python: str, options: dict, idle_timeout_s: float | None) -> W
     return background.start(task)
 
 
+def worker_is_warm(context) -> bool:
+    """The worker is up with its model loaded for the panel's settings: a job pays no load."""
+    task = running_worker()
+    if task is None or task.client.state != WorkerState.READY:
+        return False
+    options = job_options(context.scene.mpd_inbetween, preferences.get(context))
+    return all(options[name] == value for name, value in task.client.options.items())
+
+
 def release_worker() -> bool:
     """End the worker now, freeing its memory; False when none runs. Refused while generating."""
     task = running_worker()
@@ -169,9 +178,8 @@ def release_worker() -> bool:
 class GenerationTask(Task):
     kind = "generation"
 
-    def __init__(self, worker: WorkerTask, queue: GenerationQueue, scene_name: str, staging: str | None, log: Path | None):
-        self.worker, self.queue, self.scene_name = worker, queue, scene_name
-        self.staging, self.log = staging, log
+    def __init__(self, worker: WorkerTask, queue: GenerationQueue, scene_name: str, log: Path | None):
+        self.worker, self.queue, self.scene_name, self.log = worker, queue, scene_name, log
         self.inbox: list = []
 
     def start(self) -> None:
@@ -204,7 +212,6 @@ class GenerationTask(Task):
 
     def stop_now(self) -> None:
         self.worker.listener = None
-        self._remove_staging()
 
     def crashed(self, error: Exception) -> None:
         for job_id in self.queue.crashed(error):
@@ -217,8 +224,9 @@ class GenerationTask(Task):
 
     def finish(self) -> None:
         self.worker.listener = None
-        self._remove_staging()
-        mirror(self.queue.finish(self.worker.client.process.last_stderr()))
+        snapshot = self.queue.finish(self.worker.client.process.last_stderr())
+        mirror(snapshot)
+        background.report("ERROR" if snapshot.state == JobState.FAILED else "INFO", snapshot.message, snapshot.hint)
 
     def _import(self, shot: Shot, event: DoneEvent) -> None:
         """A finished shot's strip, unless it is a reused result already on the timeline."""
@@ -234,11 +242,6 @@ class GenerationTask(Task):
             self.queue.imported(shot, event.reused, strip.name)
         except UserError as exc:
             self.queue.import_failed(shot, str(exc))
-
-    def _remove_staging(self) -> None:
-        if self.staging:
-            shutil.rmtree(self.staging, ignore_errors=True)
-            self.staging = None
 
 
 def mirror(snapshot: Snapshot) -> None:
@@ -267,37 +270,82 @@ def push_undo(message: str) -> None:
             bpy.ops.ed.undo_push(message=message)
 
 
-def start(context, shots: list[Shot], source: str, staging: str | None = None, resume: bool = False) -> GenerationTask:
-    """Write every runnable shot's job folder and queue them all on the worker. ``staging``: a
-    temporary folder of rendered keyframes, removed at the end (or at once if the generation cannot
-    start); ``resume``: offer each shot's earlier job folders for reuse (a batch run again), where a
-    Generate always makes a new result. Raises UserError."""
-    try:
-        return queue_shots(context, shots, source, staging, resume)
-    except BaseException:
-        if staging:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
+@dataclass
+class GenerationPlan:
+    """A generation settled before anything renders: its shots, the worker's Python and options,
+    where its job folders go."""
+
+    shots: list[Shot]
+    source: str
+    resume: bool  # offer each shot's earlier job folders for reuse (a batch run again)
+    root: Path
+    python: str
+    options: dict
+    idle_timeout_s: float | None
+    cancel_grace_s: float
+    scene_name: str  # the scene whose sequencer gets the strips
 
 
-def queue_shots(context, shots: list[Shot], source: str, staging: str | None, resume: bool) -> GenerationTask:
+def plan(context, shots: list[Shot], source: str, resume: bool = False) -> GenerationPlan:
+    """Every check a generation can fail before it starts (the requests, the backend's Python, the
+    model, the job folders' location). Raises UserError."""
     if busy():
-        raise UserError("A job is already running: wait for it or cancel it.")
+        raise UserError("A job is already running: wait for it or press Cancel in the Inbetween panel.")
     prefs = preferences.get(context)
-    root = writable_root(output_root(prefs))
-    python = resolve_backend_python(prefs)
     options = job_options(context.scene.mpd_inbetween, prefs)
     for shot in shots:
         if shot.status == ShotStatus.QUEUED:
-            write_shot_job(root, shot, options, source, resume)
-    worker = ensure_worker(python, options, prefs.worker_idle_minutes * 60 or None)
-    scene = compat.sequencer_scene(context)
-    log = root / f"batch_{safe_name(scene.name)}_{time.strftime('%Y%m%d-%H%M%S')}.jsonl" if len(shots) > 1 else None
-    task = GenerationTask(worker, GenerationQueue(shots, next(_generations), prefs.cancel_grace_s), scene.name, staging, log)
+            shot_request(shot, options, "", [])  # a request the backend would refuse, e.g. a chain on a two-key sampler
+    root = writable_root(output_root(prefs))
+    python = resolve_backend_python(prefs)
+    check_model(prefs)
+    return GenerationPlan(shots, source, resume, root, python, options,
+                          prefs.worker_idle_minutes * 60 or None, prefs.cancel_grace_s, compat.sequencer_scene(context).name)
+
+
+def check_model(prefs) -> None:
+    """The SVD engine asked for and its weights not here (a folder that is not a model, or nothing
+    may be downloaded): say so now. Raises UserError."""
+    model = prefs.model_argument()
+    if prefs.engine != "svd" or model_presence(model).found:
+        return
+    if looks_like_path(model):
+        with backend_errors_as_user_errors():
+            check_model_folder(Path(model).expanduser())
+    if prefs.offline or not getattr(bpy.app, "online_access", True):
+        raise UserError(f"The SVD-XT weights ({prefs.model}) are not on this machine, and online access is off.",
+                        "download them in Preferences > Add-ons > MPD Inbetween > Model, or set the Engine to Flow")
+
+
+def start(context, shots: list[Shot], source: str, capture_frames: list[int] = (), resume: bool = False) -> None:
+    """Check everything, render the 3D scene's keys at ``capture_frames`` in a background Blender
+    if any (``capture``), then write every runnable shot's job folder and queue them all on the
+    worker. Raises UserError."""
+    generation = plan(context, shots, source, resume)
+    if capture_frames:
+        generation.options["capture"] = capture.quick_capture(context.scene.mpd_inbetween).describe()
+        capture.capture_keys(context, list(capture_frames), lambda keys: queue(generation, keys))
+    else:
+        queue(generation)
+
+
+def queue(plan: GenerationPlan, keys: dict[int, str] | None = None) -> GenerationTask:
+    """``plan``'s shots (their 3D-scene keys from ``keys``) queued on the worker."""
+    if background.registry.running(GenerationTask.kind):
+        raise UserError("A job is already running: wait for it or press Cancel in the Inbetween panel.")
+    for shot in plan.shots:
+        if keys:
+            shot.use_images(keys)
+        if shot.status == ShotStatus.QUEUED:
+            write_shot_job(plan.root, shot, plan.options, plan.source, plan.resume)
+    worker = ensure_worker(plan.python, plan.options, plan.idle_timeout_s)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    log = plan.root / f"batch_{safe_name(plan.scene_name)}_{stamp}.jsonl" if len(plan.shots) > 1 else None
+    task = GenerationTask(worker, GenerationQueue(plan.shots, next(_generations), plan.cancel_grace_s), plan.scene_name, log)
     worker.listener = task
     background.start(task)
-    state = job_state(context)
-    state.folder, state.log = shots[0].job if len(shots) == 1 else str(root), str(log or "")
+    state = job_state()
+    state.folder, state.log = plan.shots[0].job if len(plan.shots) == 1 else str(plan.root), str(log or "")
     task.start()
     return task
 
@@ -309,7 +357,10 @@ def show_failure(context, error: UserError) -> None:
 
 
 def cancel() -> bool:
-    """Ask the running generation to stop; the worker is ended if it does not within seconds."""
+    """Stop the capture of the keys, or ask the running generation to stop (the worker is ended if
+    it does not within the Cancel Timeout)."""
+    if capture.cancel():
+        return True
     task = background.registry.get(GenerationTask.kind)
     if task is None:
         return False

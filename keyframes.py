@@ -1,11 +1,9 @@
-"""Where the keyframe images come from: the 3D scene, storyboard strips, or files."""
+"""Where the keyframe images come from: the 3D scene's frames (rendered by ``capture``), storyboard
+strips, or files."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import bpy
@@ -52,46 +50,6 @@ def auto_scene_frames(context) -> tuple[int, int, str]:
         return scene.frame_preview_start, scene.frame_preview_end, "preview range"
     settings = scene.mpd_inbetween
     return settings.frame_a, settings.frame_b, "frame numbers"
-
-
-@contextmanager
-def scene_render_settings(scene):
-    """Render the 3D scene to PNG, restoring every setting touched, whatever happens."""
-    render, image = scene.render, scene.render.image_settings
-    saved = (scene.frame_current, scene.frame_subframe, render.use_sequencer, image.file_format, image.color_mode, image.color_depth)
-    try:
-        render.use_sequencer = False  # else a render returns the sequencer composite, not the scene
-        image.file_format, image.color_mode, image.color_depth = "PNG", "RGB", "8"
-        yield
-    finally:
-        frame, subframe, render.use_sequencer, image.file_format, image.color_mode, image.color_depth = saved
-        scene.frame_set(frame, subframe=subframe)
-
-
-def render_scene_frames(scene, frames, folder: Path) -> dict[int, str]:
-    """Render each frame once with the scene camera and render settings into ``folder``."""
-    if scene.camera is None:
-        raise UserError(f"The scene {scene.name!r} has no camera to render the keyframes with.")
-    paths = {}
-    with scene_render_settings(scene):
-        for frame in frames:
-            scene.frame_set(frame)
-            bpy.ops.render.render(scene=scene.name)
-            path = folder / f"frame_{frame:04d}.png"
-            bpy.data.images["Render Result"].save_render(str(path), scene=scene)
-            paths[frame] = str(path)
-    return paths
-
-
-def render_to_staging(scene, frames, prefix: str = "mpd_keyframes_") -> tuple[dict[int, str], str]:
-    """Render each frame once into a new temporary folder: ({frame: image}, the folder). The folder
-    is removed if anything fails; on success its owner removes it (the generation, at its end)."""
-    staging = tempfile.mkdtemp(prefix=prefix)
-    try:
-        return render_scene_frames(scene, frames, Path(staging)), staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def strip_image_path(strip, element) -> str:

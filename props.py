@@ -35,6 +35,21 @@ class MPD_PG_settings(bpy.types.PropertyGroup):
     steps: IntProperty(name="Steps", description="Denoising steps; 0: the sampler's default", default=0, min=0, max=200)
     width: IntProperty(name="Width", description="Generation width, multiple of 64; 0: near 1024 at the frame's aspect", default=0, min=0, step=64)
     height: IntProperty(name="Height", description="Generation height, multiple of 64; 0: near 576 at the frame's aspect", default=0, min=0, step=64)
+    quick_capture: BoolProperty(
+        name="Quick Capture",
+        description="Render the 3D scene's keys faster for previs: at a lower resolution and sample count, or with "
+                    "Workbench (the strip still fills the scene's frame)",
+    )
+    capture_percentage: IntProperty(name="Resolution", description="The keys' size, as a percentage of the scene's render size",
+                                    default=50, min=1, max=100, subtype="PERCENTAGE")
+    capture_samples: IntProperty(name="Max Samples", description="At most this many render samples per key (Cycles, EEVEE); 0: the scene's",
+                                 default=16, min=0)
+    capture_workbench: BoolProperty(name="Workbench", description="Render the keys with Workbench (solid shading): the fastest")
+    markers_per_shot: BoolProperty(
+        name="One Strip per Shot",
+        description="Generate over Markers: a separate strip for each gap between consecutive markers, instead of one chain "
+                    "through them all",
+    )
 
 
 class MPD_PG_shot(bpy.types.PropertyGroup):
@@ -77,10 +92,12 @@ class MPD_PG_env(bpy.types.PropertyGroup):
     hint: StringProperty(name="Hint")
     progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
     log_line: StringProperty(name="Log")
+    calibration: StringProperty(name="Calibration", description="The last calibration's result, or why it failed")
     report: StringProperty(name="Doctor's Report", description="JSON")
     model_state: EnumProperty(name="Model Download", items=enum_items(ModelState), default=ModelState.IDLE.value)
     model_message: StringProperty(name="Model Message")
     model_progress: FloatProperty(name="Model Progress", min=0.0, max=1.0, subtype="FACTOR")
+    login_message: StringProperty(name="Hugging Face Log-in", description="Where the token was saved, or why not")
 
 
 classes = (MPD_PG_settings, MPD_PG_shot, MPD_PG_job, MPD_PG_worker, MPD_PG_env)

@@ -20,6 +20,7 @@ def strip_record(manifest: dict, folder: Path) -> dict:
     (Blender's ID properties cannot hold them)."""
     keys = manifest["keys"]
     record = {"schema": RECORD_SCHEMA, "job": str(folder), "shot": manifest.get("shot", ""), "source": manifest.get("source", ""),
+              "capture": manifest.get("capture", ""),
               "frame_a": keys[0]["frame"], "frame_b": keys[-1]["frame"], "key_frames": [k["frame"] for k in keys],
               **manifest["parameters"]}
     return {k: v for k, v in record.items() if v is not None}

@@ -17,9 +17,11 @@ import subprocess
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
-from ..mpd_backend.contract.protocol import Command, Event, decode_event, encode_command
+from ..mpd_backend.contract.errors import phrase
+from ..mpd_backend.contract.protocol import Command, ErrorEvent, Event, LogEvent, decode_event, encode_command
 
 EXTENSION_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds mpd_backend/
 STOP_GRACE_S = 3.0
@@ -56,15 +58,31 @@ def kill_tree(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
 
 
+def in_blender_words(event: Event) -> Event:
+    """An error's or a note's settings named as the add-on shows them (``errors.phrase``)."""
+    if isinstance(event, ErrorEvent):
+        return replace(event, message=phrase(event.message, "blender"), hint=phrase(event.hint, "blender"))
+    if isinstance(event, LogEvent):
+        return replace(event, message=phrase(event.message, "blender"))
+    return event
+
+
 class ChildProcess:
     """A running backend command whose stdout carries protocol events (or, with ``events=False``,
     plain text kept whole, e.g. the doctor's JSON report)."""
 
-    def __init__(self, command: list[str], commands: bool = False, events: bool = True):
+    def __init__(self, command: list[str], commands: bool = False, events: bool = True, env: dict | None = None,
+                 stdin_text: str | None = None):
         """``commands``: keep stdin open to send protocol commands (``serve``). Its end, when this
-        process (Blender) dies whatever the way, is what tells the worker to exit."""
+        process (Blender) dies whatever the way, is what tells the worker to exit. ``env``: variables
+        added to this process's environment. ``stdin_text``: written to stdin, which is then closed
+        (a secret, which the command line would show to every user of the machine)."""
         self.command = command
-        self.process = start_child(command, stdin=subprocess.PIPE if commands else subprocess.DEVNULL)
+        piped = commands or stdin_text is not None
+        self.process = start_child(command, stdin=subprocess.PIPE if piped else subprocess.DEVNULL, env=env)
+        if stdin_text is not None:
+            self.send_text(stdin_text)
+            self.process.stdin.close()
         self.events: queue.Queue = queue.Queue()
         self.stdout_text: list[str] = []
         self.stderr_tail: deque[str] = deque(maxlen=20)
@@ -80,7 +98,7 @@ class ChildProcess:
             if not events:
                 self.stdout_text.append(line)
             elif (event := decode_event(line)) is not None:
-                self.events.put(event)
+                self.events.put(in_blender_words(event))
 
     def _read_stderr(self):
         for line in self.process.stderr:
@@ -93,8 +111,11 @@ class ChildProcess:
 
     def send(self, command: Command) -> bool:
         """Write one command line; False when the process no longer reads them."""
+        return self.send_text(encode_command(command) + "\n")
+
+    def send_text(self, text: str) -> bool:
         try:
-            self.process.stdin.write(encode_command(command) + "\n")
+            self.process.stdin.write(text)
             self.process.stdin.flush()
             return True
         except (OSError, ValueError, AttributeError):

@@ -36,9 +36,10 @@ def free_memory_gib(report: dict, device: str) -> float | None:
 
 
 def job_cost(model: str, device: str, dtype: str, low_vram: bool, report_json: str, sampler: str, steps: int,
-             width: int, height: int, key_frames: list[int] = ()) -> JobCost:
+             width: int, height: int, key_frames: list[int] = (), warm: bool = False, capture_s: float = 0.0) -> JobCost:
     """The estimate for these settings; ``steps``, ``width``, ``height`` 0 mean the defaults;
-    ``key_frames``: a chain's keys, priced as its windows."""
+    ``key_frames``: a chain's keys, priced as its windows; ``warm``: the worker has the model
+    loaded (no start, no load); ``capture_s``: the keys' render, when it is known."""
     try:
         report = json.loads(report_json) if report_json else {}
     except ValueError:
@@ -49,7 +50,10 @@ def job_cost(model: str, device: str, dtype: str, low_vram: bool, report_json: s
         return JobCost(f"No estimate yet for {device} ({dtype}): calibrate once")
     try:
         estimate = estimate_job(calibration, sampler, steps or None, width or 1024, height or 576, offload=offload,
-                                key_frames=list(key_frames))
+                                key_frames=list(key_frames), cold=not warm)
     except (KeyError, ValueError) as exc:
         return JobCost(f"No estimate: {exc}", calibrated=True)
+    if capture_s:
+        estimate["parts"]["capture"] = capture_s
+        estimate["seconds"] += capture_s
     return JobCost(format_estimate(estimate), memory_warning(estimate, free_memory_gib(report, device), offload), calibrated=True)

@@ -91,8 +91,8 @@ class ChildProcessTask(Task):
 
     events = True
 
-    def __init__(self, command: list[str]):
-        self.process = ChildProcess(command, events=self.events)
+    def __init__(self, command: list[str], env: dict | None = None, stdin_text: str | None = None):
+        self.process = ChildProcess(command, events=self.events, env=env, stdin_text=stdin_text)
 
     def poll(self):
         return self.process.poll()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 
-from ..mpd_backend.contract.errors import BackendError
+from ..mpd_backend.contract.errors import BackendError, phrase
 from ..mpd_backend.contract.protocol import with_hint
 
 
@@ -28,7 +28,7 @@ def backend_errors_as_user_errors():
     try:
         yield
     except BackendError as exc:
-        raise UserError(exc.message, exc.hint) from None
+        raise UserError(phrase(exc.message, "blender"), phrase(exc.hint, "blender")) from None
 
 
 def reports_user_errors(method=None, *, also=None):

@@ -10,7 +10,10 @@ used.
     cli, worker, runner, batch_runner, report, doctor, download: the processes and what they run
 """
 
+import time
+
 __version__ = "0.1.0"
+STARTED = time.perf_counter()  # this process's start, near enough: what a cold job pays before its model loads
 
 _LAZY = {
     "InbetweenPipeline": "svd.pipeline",

@@ -65,7 +65,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m mpd_backend", description="MPD Inbetween backend")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (add_generate, add_calibrate, add_estimate, add_batch_init, add_run_batch, add_serve, add_doctor, add_download):
+    for add in (add_generate, add_calibrate, add_estimate, add_batch_init, add_run_batch, add_serve, add_doctor, add_download,
+                add_login):
         add(commands)
     return parser
 
@@ -144,6 +145,12 @@ def add_download(commands) -> None:
     down.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID))
     down.add_argument("--fp16", action="store_true", help="only the fp16 weights (half the download; for CUDA)")
     down.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
+
+
+def add_login(commands) -> None:
+    log = commands.add_parser("login", help="keep a Hugging Face token (read from stdin) where the hub client finds it")
+    log.add_argument("--offline", action="store_true", help="do not ask the hub whose token it is")
+    log.add_argument("--json", action="store_true", help="JSON-line events on stdout (for the add-on)")
 
 
 def add_job_arguments(parser) -> None:
@@ -301,13 +308,20 @@ def cmd_run_batch(args, report) -> int:
 
 
 def run_calibration(options: dict, size, report) -> dict:
+    import time
+
+    from . import STARTED
     from .runner import quiet_libraries
     from .svd.calibration import calibrate
+    from .svd.loading import load_pipeline  # noqa: F401 (torch and diffusers: the imports a job pays for)
     from .svd.svd_engine import load_for
 
     quiet_libraries()
+    start_s = time.perf_counter() - STARTED
     report.log(f"loading {options['model']} on {options['device']} ({options['dtype']})")
-    return calibrate(load_for(options), options["model"], size, report=report)
+    began = time.perf_counter()
+    pipe = load_for(options)
+    return calibrate(pipe, options["model"], size, report=report, start_s=start_s, load_s=time.perf_counter() - began)
 
 
 @subcommand(json_events=False)
@@ -378,6 +392,17 @@ def cmd_download(args, report) -> int:
     return 0
 
 
+@subcommand
+def cmd_login(args, report) -> int:
+    from .hub_login import account_name, save_token
+
+    token = sys.stdin.readline()
+    path = save_token(token)
+    who = "" if args.offline else account_name(token)
+    report.log(f"Token saved in {path}" + (f" for {who}" if who else ": it is checked when the model downloads"))
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from .doctor import doctor_report, format_report
 
@@ -387,7 +412,8 @@ def cmd_doctor(args) -> int:
 
 
 COMMANDS = {"generate": cmd_generate, "calibrate": cmd_calibrate, "estimate": cmd_estimate, "batch-init": cmd_batch_init,
-            "run-batch": cmd_run_batch, "serve": cmd_serve, "download": cmd_download, "doctor": cmd_doctor}
+            "run-batch": cmd_run_batch, "serve": cmd_serve, "download": cmd_download, "doctor": cmd_doctor,
+            "login": cmd_login}
 
 
 def main(argv=None) -> int:

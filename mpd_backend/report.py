@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from .contract.errors import BackendError
+from .contract.errors import BackendError, phrase
 from .contract.protocol import DoneEvent, DownloadedEvent, ErrorEvent, Event, LogEvent, PreviewEvent, ProgressEvent, encode_event
 
 _write_lock = threading.Lock()  # serve's reader thread and its jobs share stdout
@@ -45,7 +45,7 @@ class Reporter:
 
     def note(self, message: str):
         """Something the user should read with the result (the add-on shows it)."""
-        self._emit(LogEvent(self.job_id, message, note=True), f"note: {message}")
+        self._emit(LogEvent(self.job_id, message, note=True), f"note: {phrase(message, 'cli')}")
 
     def done(self, frames: int, manifest: str, reused: bool = False):
         how = "reused" if reused else "done"
@@ -59,5 +59,5 @@ class Reporter:
         if self.json_events:
             self._emit(ErrorEvent(self.job_id, err.code, err.message, err.hint), None)
         if self.job_id is None:  # a person (or a log) reads stderr; serve keeps it quiet
-            hint = f"\n  hint: {err.hint}" if err.hint else ""
-            print(f"error: {err.message}{hint}", file=sys.stderr, flush=True)
+            hint = f"\n  hint: {phrase(err.hint, 'cli')}" if err.hint else ""
+            print(f"error: {phrase(err.message, 'cli')}{hint}", file=sys.stderr, flush=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .contact_sheet import contact_sheet
-from .contract.errors import BackendError, JobCancelled, RequestError
+from .contract.errors import BackendError, JobCancelled, RequestError, phrase
 from .contract.job_folder import (
     CONTACT_SHEET,
     JOB_MANIFEST,
@@ -104,7 +104,7 @@ def resolve_engine(options: dict, notes: list[str]) -> str:
             raise
         notes.append(
             f"no SVD weights found for {options['model']} ({err.message}): the flow engine made these "
-            "inbetweens (optical flow, no generative model); use --engine svd to download the weights"
+            "inbetweens (optical flow, no generative model); choose {engine_svd} to download the weights"
         )
         return "flow"
 
@@ -284,8 +284,8 @@ def finish_job(plan: JobPlan, frames: list, record: dict, report) -> JobResult:
     request = plan.request
     manifest = write_manifest(
         plan.folder, names, schema=SCHEMA_VERSION, protocol=PROTOCOL_VERSION, engine=plan.engine, shot=request.shot,
-        source=request.source, keys=[{"frame": key.frame, "image": key.image} for key in request.keys],
-        fingerprint=plan.fingerprint, parameters=plan.params, size=list(plan.start.size), notes=plan.notes,
+        source=request.source, capture=request.capture, keys=[{"frame": key.frame, "image": key.image} for key in request.keys],
+        fingerprint=plan.fingerprint, parameters=plan.params, size=list(plan.start.size), notes=[phrase(n, "cli") for n in plan.notes],
         versions=versions(plan.engine), **record,
     )
     return JobResult(manifest, len(names))

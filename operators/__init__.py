@@ -10,6 +10,7 @@ from .env_refresh import MPD_OT_env_refresh
 from .export_batch import MPD_OT_export_batch
 from .generate import MPD_OT_generate
 from .generate_markers import MPD_OT_generate_markers
+from .hf_login import MPD_OT_hf_login
 from .import_batch import MPD_OT_import_batch
 from .import_job import MPD_OT_import_job
 from .keyframes_from_files import MPD_OT_keyframes_from_files
@@ -17,9 +18,11 @@ from .keyframes_from_scene import MPD_OT_keyframes_from_scene
 from .keyframes_from_strips import MPD_OT_keyframes_from_strips
 from .model_download import MPD_OT_model_download
 from .release_backend import MPD_OT_release_backend
+from .report import MPD_OT_report
 from .rerun import MPD_OT_rerun
 
 classes = (
+    MPD_OT_report,
     MPD_OT_keyframes_from_scene,
     MPD_OT_keyframes_from_strips,
     MPD_OT_keyframes_from_files,
@@ -35,6 +38,7 @@ classes = (
     MPD_OT_env_cancel,
     MPD_OT_env_refresh,
     MPD_OT_model_download,
+    MPD_OT_hf_login,
     MPD_OT_calibrate,
 )
 

@@ -5,13 +5,12 @@ from .. import generation
 from ..core.shots import keyframe_frames, markers_in_use, plan_chain, plan_shots
 from ..core.states import ShotStatus
 from ..core.user_error import UserError, reports_user_errors
-from ..keyframes import render_to_staging
 
 
 class MPD_OT_generate_markers(bpy.types.Operator):
     """Fill the frames between the timeline markers (the selected ones, or all) as one strip, exact at
     every marker and continuous through them; or one strip per gap. Each marker's frame is rendered
-    once, and a re-run reuses what is already done"""
+    once, in a background Blender, and a re-run reuses what is already done"""
 
     bl_idname = "mpd.generate_markers"
     bl_label = "Generate over Markers"
@@ -28,7 +27,7 @@ class MPD_OT_generate_markers(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return not generation.busy()
+        return generation.poll_idle(cls)
 
     @reports_user_errors(also=generation.show_failure)
     def execute(self, context):
@@ -38,12 +37,8 @@ class MPD_OT_generate_markers(bpy.types.Operator):
         frames = keyframe_frames(shots)
         if not frames:
             raise UserError("Every pair of markers is adjacent: there is no frame to fill.")
-        generation.check_shots(context, shots)
-        renders, staging = render_to_staging(scene, frames, "mpd_batch_keyframes_")
-        for shot in shots:
-            shot.use_images(renders)
-        generation.start(context, shots, "MARKERS", staging, resume=True)
+        generation.start(context, shots, "MARKERS", frames, resume=True)
         runnable = sum(s.status == ShotStatus.QUEUED for s in shots)
         what = f"{runnable} shots queued" if self.per_shot else f"one chain through {len(frames)} markers queued"
-        self.report({"INFO"}, f"Markers: {what} ({len(frames)} keyframes rendered)")
+        self.report({"INFO"}, f"Markers: {what} (their {len(frames)} keys render in the background)")
         return {"FINISHED"}

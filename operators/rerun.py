@@ -17,23 +17,24 @@ def active_record(context):
 
 
 def chain_from_record(context, record):
-    """A chain strip's shot again: the 3D scene rendered anew at its keys (3D scene, markers), else
-    the key images its job request names. Returns (shot, staging folder or None). Raises UserError."""
+    """A chain strip's shot again: the 3D scene captured at its keys (3D scene, markers), else the
+    key images its job request names. Returns (shot, frames to capture). Raises UserError."""
     name, frames = record.get("shot", ""), list(record["key_frames"])
     if record["source"] in ("SCENE", "MARKERS"):
-        return scene_shot(context, frames, name)
+        return scene_shot(frames, name), frames
     with backend_errors_as_user_errors():
         request = read_request(Path(record["job"]))
     keys = [(key.frame, str(request.key_path(j, Path(record["job"])))) for j, key in enumerate(request.keys)]
     missing = [path for _, path in keys if not Path(path).is_file()]
     if missing:
         raise UserError(f"A key image of this chain is gone: {missing[0]}.")
-    return chain_shot(name, keys), None
+    return chain_shot(name, keys), []
 
 
 class MPD_OT_rerun(bpy.types.Operator):
-    """Generate the active inbetween strip's shot again with the parameters it records: the 3D scene
-    is rendered anew; storyboard and file keyframes come from its job folder"""
+    """Generate the active inbetween strip's shot again with the parameters it records: the 3D scene's
+    keys are captured again (reused when the scene is unchanged); storyboard and file keyframes come
+    from its job folder"""
 
     bl_idname = "mpd.rerun"
     bl_label = "Re-run Inbetween"
@@ -41,7 +42,10 @@ class MPD_OT_rerun(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return active_record(context) is not None
+        if active_record(context) is None:
+            cls.poll_message_set("Make an inbetween strip the active strip in the sequencer (one this add-on imported)")
+            return False
+        return generation.poll_idle(cls)
 
     def restore_settings(self, context) -> None:
         record = active_record(context)
@@ -61,8 +65,8 @@ class MPD_OT_rerun(bpy.types.Operator):
     @reports_user_errors(also=generation.show_failure)
     def run_chain(self, context) -> set:
         record = active_record(context)
-        shot, staging = chain_from_record(context, record)
-        generation.start(context, [shot], record["source"], staging)
+        shot, frames = chain_from_record(context, record)
+        generation.start(context, [shot], record["source"], frames)
         self.report({"INFO"}, f"Generating the chain {shot.name} again ({len(shot.key_frames)} keys)")
         return {"FINISHED"}
 
@@ -71,9 +75,3 @@ class MPD_OT_rerun(bpy.types.Operator):
         if len(active_record(context).get("key_frames", ())) > 2:
             return self.run_chain(context)
         return bpy.ops.mpd.generate()
-
-    def invoke(self, context, event):
-        self.restore_settings(context)
-        if len(active_record(context).get("key_frames", ())) > 2:
-            return self.run_chain(context)
-        return bpy.ops.mpd.generate("INVOKE_DEFAULT")

@@ -36,8 +36,10 @@ def draw_environment(box, prefs, env):
         box.progress(factor=env.progress, type="BAR", text=env.log_line[:90] or "Installing")
         box.operator("mpd.env_cancel", icon="CANCEL")
     else:
+        if env.log_line:  # the doctor's failure, or its question in flight
+            box.label(text=env.log_line, icon="INFO")
         row = box.row(align=True)
-        label = {"ready": "Reinstall", "needs_update": "Update"}.get(env.state, "Install")
+        label = "Install" if prefs.backend_python else {"ready": "Reinstall", "needs_update": "Update"}.get(env.state, "Install")
         row.operator("mpd.env_install", text=label, icon="IMPORT")
         row.operator("mpd.env_refresh", text="", icon="FILE_REFRESH")
     if env.report:
@@ -60,6 +62,9 @@ def draw_model(box, prefs, env, scene):
     col.prop(prefs, "device")
     col.prop(prefs, "dtype")
     col.prop(prefs, "low_vram")
+    row = box.row()
+    row.label(text=env.calibration or "Not calibrated: the panel cannot price a job yet", icon="TIME")
+    row.operator("mpd.calibrate", icon="SETTINGS")
     settings = scene.mpd_inbetween if scene else None
     if settings is not None:
         width, height = settings.width or 1024, settings.height or 576
@@ -72,7 +77,7 @@ def draw_model_status(layout, prefs, env):
     import bpy
 
     from ..core.model_licence import model_licence
-    from ..mpd_backend.contract.model_folder import model_presence
+    from ..mpd_backend.contract.model_folder import looks_like_path, model_presence
 
     licence = model_licence(prefs.model_argument())
     if licence is not None:
@@ -98,6 +103,17 @@ def draw_model_status(layout, prefs, env):
         row.operator("mpd.model_download", icon="IMPORT")
         if not online:
             layout.label(text="Downloads need online access (Preferences > System > Network)")
+        if not looks_like_path(prefs.model_argument()):
+            draw_hub_login(layout, prefs, env)
+
+
+def draw_hub_login(layout, prefs, env):
+    """A gated hub model: accept its licence on its page, then log in with a token."""
+    row = layout.row(align=True)
+    row.operator("wm.url_open", text="Model Page (Accept the Licence)", icon="URL").url = f"https://huggingface.co/{prefs.model}"
+    row.operator("mpd.hf_login", icon="USER")
+    if env.login_message:
+        layout.label(text=env.login_message, icon="INFO")
 
 
 def draw_report(layout, report):

@@ -1,5 +1,11 @@
 """The Inbetween panel's contents, shared by the Sequencer and the 3D viewport sidebars."""
 
+import os
+import textwrap
+
+ADDON_PACKAGE = __package__.rpartition(".")[0]
+CHARACTER_PX = 7  # about one character of the UI font at scale 1: where long lines wrap
+
 STATE_ICONS = {"DONE": "CHECKMARK", "FAILED": "ERROR", "CANCELLED": "CANCEL", "RUNNING": "SORTTIME"}
 SHOT_ICONS = {"done": "CHECKMARK", "reused": "CHECKMARK", "failed": "ERROR", "skipped": "FORWARD",
               "cancelled": "CANCEL", "running": "SORTTIME", "queued": "TIME"}
@@ -21,6 +27,7 @@ def draw_inbetween_panel(layout, context):
     settings = context.scene.mpd_inbetween
     layout.use_property_split = True
     layout.use_property_decorate = False
+    draw_setup_needed(layout, context)
 
     col = layout.column()
     col.prop(settings, "source")
@@ -47,14 +54,59 @@ def draw_inbetween_panel(layout, context):
         row.prop(settings, "frame_b")
     if not chain:
         col.label(text=f"Strip of {max(0, settings.frame_b - settings.frame_a + 1)} frames")
+    if settings.source == "SCENE":
+        draw_quick_capture(layout.column(), settings)
 
     col = layout.column()
     col.prop(settings, "shot_name")
     col.prop(settings, "sampler")
     col.prop(settings, "seed")
     col.prop(settings, "steps")
+    draw_size(layout.column(), context)
 
     draw_job(layout, context)
+
+
+def draw_setup_needed(layout, context) -> None:
+    """No backend to run a job with yet: say so first, with the way to the add-on's preferences."""
+    from .. import preferences
+
+    prefs, env = preferences.get(context), context.window_manager.mpd_env
+    if prefs.backend_python or env.state in ("ready", "needs_update", "installing") or os.environ.get("MPD_BACKEND_PYTHON"):
+        return
+    box = layout.box()
+    box.label(text="Setup needed", icon="ERROR")
+    draw_wrapped(box, context, env.message or "No backend environment is installed.")
+    box.operator("preferences.addon_show", text="Open the Add-on's Preferences", icon="PREFERENCES").module = ADDON_PACKAGE
+
+
+def draw_quick_capture(col, settings) -> None:
+    col.prop(settings, "quick_capture")
+    if settings.quick_capture:
+        sub = col.column(align=True)
+        sub.prop(settings, "capture_percentage")
+        sub.prop(settings, "capture_samples")
+        sub.prop(settings, "capture_workbench")
+
+
+def draw_size(col, context) -> None:
+    """Width, Height and Low VRAM: what the memory warning and the out-of-memory hint point to."""
+    from .. import preferences
+
+    settings = context.scene.mpd_inbetween
+    row = col.row(align=True)
+    row.prop(settings, "width")
+    row.prop(settings, "height")
+    col.prop(preferences.get(context), "low_vram")
+
+
+def draw_wrapped(layout, context, text: str, icon: str = "NONE") -> None:
+    """A long message as several lines, at the panel's width."""
+    region = getattr(context, "region", None)
+    width = max(24, int((region.width if region else 420) / CHARACTER_PX))
+    col = layout.column(align=True)
+    for number, line in enumerate(textwrap.wrap(text, width) or [""]):
+        col.label(text=line, icon=icon if number == 0 else ("BLANK1" if icon != "NONE" else "NONE"))
 
 
 def draw_scene_chain(layout, context) -> bool:
@@ -81,17 +133,19 @@ def draw_job(layout, context):
     draw_cost(layout, context)
     layout.operator("mpd.generate", text="Generate Inbetweens", icon="RENDER_ANIMATION")
     layout.operator("mpd.rerun", text="Re-run Active Strip", icon="FILE_REFRESH")
-    layout.operator("mpd.generate_markers", text="Generate over Markers", icon="MARKER_HLT")
+    settings = context.scene.mpd_inbetween
+    layout.operator("mpd.generate_markers", text="Generate over Markers", icon="MARKER_HLT").per_shot = settings.markers_per_shot
+    layout.prop(settings, "markers_per_shot")
     row = layout.row(align=True)
     row.operator("mpd.export_batch", text="Export Batch for Farm", icon="EXPORT")
     row.operator("mpd.import_batch", text="Import Batch Results", icon="IMPORT")
     if state.state != "IDLE":
         box = layout.box()
-        box.label(text=state.message, icon=STATE_ICONS.get(state.state, "INFO"))
+        draw_wrapped(box, context, state.message, STATE_ICONS.get(state.state, "INFO"))
         if state.hint:
-            box.label(text=state.hint)
+            draw_wrapped(box, context, state.hint)
         if state.folder:
-            box.label(text=state.folder, icon="FILE_FOLDER")
+            box.operator("wm.path_open", text="Open Folder", icon="FILE_FOLDER").filepath = state.folder
         if state.log:
             box.label(text=f"Worker log: {state.log}", icon="TEXT")
     draw_shots(layout, state)
@@ -110,8 +164,10 @@ def draw_live_preview(layout, state):
 
 
 def draw_cost(layout, context):
-    """What a Generate will cost with these settings (SVD engine), before it runs."""
-    from .. import preferences
+    """What a Generate will cost with these settings (SVD engine), before it runs: the keys' render
+    (once this scene has been captured, its time is known), the start and the model load when the
+    worker is not up with them, the denoising, the decode and the writing."""
+    from .. import capture, generation, preferences
     from ..core.job_cost import job_cost
     from ..mpd_backend.contract.model_folder import model_presence
 
@@ -119,31 +175,35 @@ def draw_cost(layout, context):
     if prefs.engine == "flow" or (prefs.engine == "auto" and not model_presence(prefs.model_argument()).found):
         return  # the flow engine runs: seconds, nothing to price
     settings, env = context.scene.mpd_inbetween, context.window_manager.mpd_env
+    keys = priced_key_frames(context)
+    to_render, capture_s = capture.keys_to_render(context.scene, keys) if settings.source == "SCENE" and keys else (0, 0.0)
     cost = job_cost(prefs.model_argument(), prefs.device, prefs.dtype, prefs.low_vram, env.report, settings.sampler,
-                    settings.steps, settings.width, settings.height, chain_key_frames(context))
+                    settings.steps, settings.width, settings.height, keys, generation.worker_is_warm(context), capture_s or 0.0)
+    unknown = f" + rendering {to_render} keys" if to_render and capture_s is None and cost.calibrated else ""
     row = layout.row()
-    row.label(text=cost.text, icon="TIME")
+    row.label(text=cost.text + unknown, icon="TIME")
     if not cost.calibrated:
         row.operator("mpd.calibrate", text="Calibrate", icon="SETTINGS")
+        if env.calibration:  # calibrating, or why it failed
+            draw_wrapped(layout, context, env.calibration)
     if cost.warning:
-        layout.label(text=cost.warning, icon="ERROR")
+        draw_wrapped(layout, context, cost.warning, "ERROR")
 
 
-def chain_key_frames(context) -> list[int]:
-    """The key frames a Generate will chain through (3D scene or storyboard strips), for its price."""
+def priced_key_frames(context) -> list[int]:
+    """The key frames a Generate will run through (3D scene, storyboard strips, files), for its price."""
     from .. import compat
     from ..core.user_error import UserError
     from ..keyframes import scene_chain_frames, strip_keyframes
 
     settings = context.scene.mpd_inbetween
-    if settings.source == "SCENE" and settings.chain:
-        return scene_chain_frames(context)[0]
+    chain = scene_chain_frames(context)[0] if settings.source == "SCENE" and settings.chain else []
     if settings.source == "STRIPS":
         try:
             return [frame for frame, _ in strip_keyframes(compat.sequencer_scene(context))[0]]
         except UserError:
             return []
-    return []
+    return chain or ([settings.frame_a, settings.frame_b] if settings.frame_b > settings.frame_a else [])
 
 
 def draw_worker(layout, worker):

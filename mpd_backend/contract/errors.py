@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
 from .protocol import ErrorCode, with_hint
+
+# A message or hint names a setting as {name}; each front end says it its own way: the command
+# line by its flag, Blender by the panel or preference the user sees (``phrase``). The wire and the
+# manifest carry the {name} form.
+FRONTS = ("cli", "blender")
+SETTING_NAMES = {
+    "size": ("--width/--height", "Width and Height in the Inbetween panel"),
+    "low_vram": ("--offload", "Low VRAM in the Inbetween panel"),
+    "decode_chunk": ("a smaller --decode-chunk-size", "Low VRAM (it decodes two frames at a time)"),
+    "engine_svd": ("--engine svd", "the SVD-XT Engine in the add-on's preferences"),
+    "device_cpu": ("--device cpu", "Device: CPU in the add-on's preferences"),
+    "login": ("`hf auth login` (or set HF_TOKEN)", "Log In to Hugging Face in the add-on's preferences"),
+}
+
+
+def phrase(text: str, front: str) -> str:
+    """``text`` with each {name} of ``SETTING_NAMES`` as ``front`` ("cli" or "blender") says it."""
+    index = FRONTS.index(front)
+    return re.sub(r"\{(\w+)\}", lambda m: SETTING_NAMES[m[1]][index] if m[1] in SETTING_NAMES else m[0], text)
 
 
 class BackendError(Exception):
@@ -13,7 +34,7 @@ class BackendError(Exception):
         self.code, self.message, self.hint, self.exit_code = code, message, hint, exit_code
 
     def __str__(self) -> str:
-        return with_hint(self.message, self.hint)
+        return phrase(with_hint(self.message, self.hint), "cli")
 
 
 class RequestError(BackendError):
@@ -31,10 +52,7 @@ class JobCancelled(BackendError):
         super().__init__(ErrorCode.CANCELLED, "Cancelled; the job folder has no manifest and is never imported.")
 
 
-OOM_HINT = (
-    "lower the resolution (--height/--width) or the frame count, use a smaller --decode-chunk-size, "
-    "or turn on --offload (Low VRAM in the add-on)"
-)
+OOM_HINT = "lower {size} or the frame count, use {decode_chunk}, or turn on {low_vram}"
 
 
 def explain_exception(exc: BaseException) -> BackendError:
@@ -48,7 +66,7 @@ def explain_exception(exc: BaseException) -> BackendError:
         return BackendError(
             ErrorCode.GATED_MODEL,
             "The model is gated: Hugging Face refused the download without an accepted licence and a token.",
-            "accept the licence on the model's page, then set HF_TOKEN or run `hf auth login`",
+            "accept the licence on the model's page, then {login}",
         )
     if name == "RepositoryNotFoundError":
         return BackendError(

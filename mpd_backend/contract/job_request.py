@@ -63,6 +63,7 @@ class JobRequest:
     reuse: tuple[str, ...] = ()  # earlier job folders that may already hold this result
     shot: str = ""  # the caller's name for the shot (the strip's name)
     source: str = ""  # where the keys came from: SCENE, STRIPS, FILES, MARKERS, CLI
+    capture: str = ""  # how the 3D scene's keys were rendered: "" in full, else Quick Capture's overrides ("50%, 16 samples")
 
     @property
     def frames(self) -> int:

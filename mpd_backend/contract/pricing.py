@@ -124,23 +124,42 @@ def counted_flops(coefficients: list[float], frames: int, width: int, height: in
     return sum(c * f for c, f in zip(coefficients, flop_features(frames, height // 8, width // 8)))
 
 
+def job_seconds(calibration: dict, evaluations: int, windows: int, frames: int, width: int, height: int, strip_frames: int,
+                cold: bool) -> dict:
+    """A job's time in its parts: the process's start and imports and the model load (a cold worker
+    only), then per window the UNet calls, the decode and the rest of the window's work, then
+    writing the strip's frames."""
+    unet = evaluations * counted_flops(calibration["unet_pair_flops"], frames, width, height) / calibration["unet_flops_per_s"]
+    decode = counted_flops(calibration["decode_flops"], frames, width, height) / calibration["decode_flops_per_s"]
+    return {
+        "start": calibration.get("start_s", 0.0) if cold else 0.0,
+        "load": calibration.get("load_s", 0.0) if cold else 0.0,
+        "denoise": windows * unet,
+        "decode": windows * (decode + calibration.get("window_overhead_s", 0.0)),
+        "write": strip_frames * width * height / 1e6 * calibration.get("write_s_per_mpx", 0.0),
+    }
+
+
 def estimate_job(calibration: dict, sampler: str, steps: int | None, width: int, height: int, frames: int | None = None,
-                 offload: bool = False, key_frames: list[int] = ()) -> dict:
+                 offload: bool = False, key_frames: list[int] = (), cold: bool = True) -> dict:
     """Seconds and peak memory of one SVD job from a calibration (``svd/calibration.py``): the counted
     UNet evaluations (one CFG pair each) of the sampler at ``steps``, their FLOPs at this size over
     the measured UNet speed, and the decode's FLOPs over the measured VAE speed; a chain of keys at
-    ``key_frames`` runs that once per window (``chain_plan.window_count``), at the same peak."""
+    ``key_frames`` runs that once per window (``chain_plan.window_count``), at the same peak. A
+    ``cold`` job (a new process: the command line, or a worker not yet serving these settings) also
+    pays the start and the model load (``parts``)."""
     info = sampler_info(sampler)
     frames = frames or calibration["num_frames"]
     evaluations = info.unet_calls(steps or info.default_steps)
+    windows = window_count(list(key_frames), frames)
+    strip_frames = key_frames[-1] - key_frames[0] + 1 if len(key_frames) > 1 else frames
+    parts = job_seconds(calibration, evaluations, windows, frames, width, height, strip_frames, cold)
     unet = evaluations * counted_flops(calibration["unet_pair_flops"], frames, width, height)
     decode = counted_flops(calibration["decode_flops"], frames, width, height)
-    windows = window_count(list(key_frames), frames)
-    seconds = windows * (unet / calibration["unet_flops_per_s"] + decode / calibration["decode_flops_per_s"] + calibration.get("fixed_s", 0.0))
     bytes_per_value = {"float32": 4}.get(calibration["dtype"], 2)
     memory = estimate_gpu_memory_gib(width, height, frames, bytes_per_value, offload=offload, decode_chunk=2 if offload else 4,
                                      parallel_paths=info.parallel_paths, weights_gib=calibration.get("weights_gib"))
-    return {"seconds": seconds, "peak_gib": memory["peak_gib"], "memory": "RAM" if calibration["device"] == "cpu" else "GPU",
+    return {"seconds": sum(parts.values()), "parts": parts, "peak_gib": memory["peak_gib"], "memory": "RAM" if calibration["device"] == "cpu" else "GPU",
             "unet_calls": windows * evaluations, "tflop": windows * (unet + decode) / 1e12, "windows": windows, "device": calibration["device"],
             "device_name": calibration.get("device_name", ""), "dtype": calibration["dtype"]}
 
@@ -157,10 +176,14 @@ def format_duration(seconds: float) -> str:
 
 
 def format_estimate(estimate: dict) -> str:
-    """``about 2 min 10 s, 9.6 GB`` (GB of the GPU's memory, or of RAM on the CPU)."""
+    """``about 2 min 10 s (25 s to load), 9.6 GB`` (GB of the GPU's memory, or of RAM on the CPU);
+    the load is the process's start and the model load of a cold worker."""
     ram = " of RAM" if estimate["memory"] == "RAM" else ""
     windows = f" ({estimate['windows']} windows)" if estimate.get("windows", 1) > 1 else ""
-    return f"about {format_duration(estimate['seconds'])}, {estimate['peak_gib']} GB{ram}{windows}"
+    parts = estimate.get("parts", {})
+    load = parts.get("start", 0.0) + parts.get("load", 0.0)
+    loading = f" ({format_duration(load)} to load)" if load >= 0.5 else ""
+    return f"about {format_duration(estimate['seconds'])}{loading}, {estimate['peak_gib']} GB{ram}{windows}"
 
 
 def memory_warning(estimate: dict, free_gib: float | None, offload: bool) -> str | None:

@@ -48,6 +48,7 @@ class ErrorCode:
     NETWORK = "network"
     OUT_OF_MEMORY = "out_of_memory"
     DEVICE = "device"
+    RENDER_FAILED = "render_failed"  # the add-on's capture: a key of the 3D scene could not be rendered
     CANCELLED = "cancelled"
     SHOTS_FAILED = "shots_failed"  # run-batch: some shots failed, named in the message
     INTERNAL = "internal"

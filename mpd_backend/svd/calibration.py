@@ -2,7 +2,9 @@
 
 The UNet (one CFG pair) and the VAE decode are timed at a small size on the chosen device and
 precision; their FLOPs there are counted (torch's FLOP counter, on copies of the components built on
-the meta device), giving the achieved FLOP/s of each. Cached per device, precision and model in
+the meta device), giving the achieved FLOP/s of each. What a job pays beside them is measured too:
+the process's start and imports, the model load, a window's other work (one real one-step run,
+less its UNet call and decode) and writing a frame. Cached per device, precision and model in
 ``contract.pricing.cache_dir()``, with what ``contract.pricing.estimate_job`` needs to price any
 size: a fit of the components' FLOPs over size and frames (each sampler's UNet calls per step count
 are in the contract's sampler table).
@@ -103,8 +105,37 @@ def device_name(device) -> str:
     return f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
 
 
-def calibrate(pipe, model: str, size: tuple[int, int, int] | None = None, repeats: int = 2, report=None) -> dict:
-    """Measure ``pipe`` (loaded as the jobs will run it) and cache the result; returns the entry."""
+def window_overhead_s(pipe, width: int, height: int, frames: int, unet_s: float, decode_s: float) -> float:
+    """A window's work beside its UNet calls and decode (the keys' encoding, the image encoder, the
+    output): one real run of one forward step, less the UNet call and the decode it made."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    keys = Image.fromarray(np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8))
+    began = time.perf_counter()
+    pipe(keys, keys, sampler="forward", num_inference_steps=1, height=height, width=width, num_frames=frames,
+         generator=torch.Generator("cpu").manual_seed(0))
+    return max(0.0, time.perf_counter() - began - unet_s - decode_s)
+
+
+def write_s_per_megapixel(width: int, height: int) -> float:
+    """Writing one frame as the job writes them (PNG), per million pixels."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    frame = Image.fromarray(np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8))
+    began = time.perf_counter()
+    frame.save(io.BytesIO(), format="PNG")
+    return (time.perf_counter() - began) / (width * height / 1e6)
+
+
+def calibrate(pipe, model: str, size: tuple[int, int, int] | None = None, repeats: int = 2, report=None,
+              start_s: float = 0.0, load_s: float = 0.0) -> dict:
+    """Measure ``pipe`` (loaded as the jobs will run it) and cache the result; returns the entry.
+    ``start_s``, ``load_s``: what this process took to start (imports included) and to load it."""
     import torch
 
     device = pipe._execution_device
@@ -128,11 +159,13 @@ def calibrate(pipe, model: str, size: tuple[int, int, int] | None = None, repeat
         unet_s = timed(lambda: pipe.unet(latents, 500.0, encoder_hidden_states=embeddings, added_time_ids=time_ids, return_dict=False),
                        device, repeats)
         decode_s = timed(lambda: pipe.vae.decode(to_decode, num_frames=frames), device, repeats)
+    overhead_s = window_overhead_s(pipe, width, height, frames, unet_s, decode_s)
     entry = {
         "device": device.type, "device_name": device_name(device), "dtype": str(dtype).removeprefix("torch."),
         "model": model_key(model), "offload": bool(getattr(pipe, "low_vram_mode", False)),
         "num_frames": config.num_frames, "size": [width, height, frames],
-        "unet_pair_s": unet_s, "decode_s": decode_s,
+        "unet_pair_s": unet_s, "decode_s": decode_s, "start_s": start_s, "load_s": load_s, "window_overhead_s": overhead_s,
+        "write_s_per_mpx": write_s_per_megapixel(width, height),
         "unet_flops_per_s": unet_pair_flops(unet_meta, frames, h, w) / unet_s,
         "decode_flops_per_s": decode_flops(vae_meta, frames, h, w) / decode_s,
         "unet_pair_flops": unet_fit, "decode_flops": decode_fit,

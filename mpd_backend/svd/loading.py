@@ -31,9 +31,9 @@ def resolve_device(device: str = "auto") -> str:
             return "mps"
         return "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise BackendError(ErrorCode.DEVICE, "CUDA was asked for but no CUDA GPU is usable.", "use --device cpu, or install a CUDA build of torch")
+        raise BackendError(ErrorCode.DEVICE, "CUDA was asked for but no CUDA GPU is usable.", "use {device_cpu}, or install a CUDA build of torch")
     if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise BackendError(ErrorCode.DEVICE, "MPS was asked for but is not available.", "use --device cpu")
+        raise BackendError(ErrorCode.DEVICE, "MPS was asked for but is not available.", "use {device_cpu}")
     return device
 
 

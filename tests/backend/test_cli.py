@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mpd_backend.contract.errors import explain_exception
+from mpd_backend.contract.errors import explain_exception, phrase
 from mpd_backend.contract.job_request import DEFAULT_MODEL_ID
 from mpd_backend.contract.protocol import DoneEvent, ErrorEvent, ProgressEvent, decode_event
 from mpd_backend.svd.loading import cpu_has_native_bf16
@@ -198,7 +198,9 @@ def test_gated_model_without_a_token(tiny_model_dir, keyframe_files, tmp_path):
 def test_out_of_memory_is_explained():
     err = explain_exception(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert err.code == "out_of_memory"
-    assert "--height/--width" in err.hint and "--offload" in err.hint
+    assert "--width/--height" in phrase(err.hint, "cli") and "--offload" in phrase(err.hint, "cli")
+    in_blender = phrase(err.hint, "blender")
+    assert "Width and Height in the Inbetween panel" in in_blender and "Low VRAM" in in_blender and "--" not in in_blender
 
 
 def test_doctor_reports_versions_devices_and_model(tiny_model_dir, tmp_path):

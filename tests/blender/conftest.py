@@ -157,6 +157,26 @@ def build_animated_scene(scene):
     return cube
 
 
+def render_now(scene, frames, folder: Path) -> dict[int, str]:
+    """The keys rendered here, synchronously, as the add-on rendered them before its capture ran in
+    the background: the reference a captured key must equal pixel for pixel."""
+    render, image = scene.render, scene.render.image_settings
+    saved = (scene.frame_current, render.use_sequencer, image.file_format, image.color_mode, image.color_depth)
+    render.use_sequencer = False
+    image.file_format, image.color_mode, image.color_depth = "PNG", "RGB", "8"
+    paths = {}
+    try:
+        for frame in frames:
+            scene.frame_set(frame)
+            bpy.ops.render.render(scene=scene.name)
+            paths[frame] = str(folder / f"now_{frame:04d}.png")
+            bpy.data.images["Render Result"].save_render(paths[frame], scene=scene)
+    finally:
+        frame, render.use_sequencer, image.file_format, image.color_mode, image.color_depth = saved
+        scene.frame_set(frame)
+    return paths
+
+
 def strips_of(scene):
     editor = scene.sequence_editor
     if editor is None:

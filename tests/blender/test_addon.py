@@ -188,15 +188,15 @@ def test_cancel_mid_run_imports_nothing_and_keeps_the_worker(scene, prefs, tmp_p
         os.killpg(pid, 0)
 
 
-def test_backend_failure_is_reported_with_its_message_and_hint(scene, prefs, tmp_path):
+def test_a_missing_model_is_reported_with_its_message_and_hint_before_anything_runs(scene, prefs, tmp_path):
     start, end = keyframe_files(tmp_path)
     use_files(scene, start, end, 1, 10)
     prefs.model, prefs.engine = str(tmp_path / "no model here"), "svd"
-    assert bpy.ops.mpd.generate() == {"FINISHED"}
-    state = wait_for_job()
-    assert state.state == "FAILED"
-    assert "Model folder not found" in state.message and state.hint
-    assert strips_of(scene) == []
+    with pytest.raises(RuntimeError, match="Model folder not found"):
+        bpy.ops.mpd.generate()
+    state = bpy.context.window_manager.mpd_job
+    assert state.state == "FAILED" and "Model folder not found" in state.message and state.hint
+    assert not module("generation").busy() and strips_of(scene) == []
 
 
 def test_backend_that_dies_without_an_event(scene, prefs, tmp_path):

@@ -11,10 +11,12 @@ from pathlib import Path
 import bpy
 import pytest
 
-from .conftest import build_animated_scene, module, strips_of, wait_for_job, write_png
+from .conftest import build_animated_scene, drive_until, module, strips_of, wait_for_job, write_png
 
 
 def generation_task():
+    """The running generation, once the capture of its keys has ended."""
+    drive_until(lambda: module("capture").running() is None)
     return module("background").registry.get("generation")
 
 
@@ -40,25 +42,19 @@ def inbetween_strips(scene):
     return sorted((s.frame_final_start, s.frame_final_end - 1) for s in strips_of(scene) if s.name.startswith("Inbetween"))
 
 
-@pytest.fixture
-def render_counter():
-    renders = []
-
-    def count(scene, *args):
-        renders.append(scene.frame_current)
-
-    bpy.app.handlers.render_complete.append(count)
-    yield renders
-    bpy.app.handlers.render_complete.remove(count)
+def capturing() -> list[int]:
+    """The frames the running capture renders in its background Blender (none when no capture runs)."""
+    task = module("capture").running()
+    return sorted(task.missing) if task else []
 
 
-def test_three_shots_one_model_load_shared_markers_rendered_once(scene, prefs, render_counter):
+def test_three_shots_one_model_load_shared_markers_rendered_once(scene, prefs):
     build_animated_scene(scene)
     module("generation").release_worker()  # a new worker: its one model load is in this batch's log
     # Two markers on frame 5 are one keyframe; 13 and 14 are adjacent: that shot is skipped.
     add_markers(scene, [("A", 1), ("B", 5), ("B2", 5), ("C", 9), ("D", 13), ("E", 14)])
     assert bpy.ops.mpd.generate_markers(per_shot=True) == {"FINISHED"}
-    assert sorted(render_counter) == [1, 5, 9, 13]  # each needed marker frame rendered once
+    assert capturing() == [1, 5, 9, 13]  # each needed marker frame rendered once
     state = wait_for_job()
     assert state.state == "DONE", state.message
     assert shot_statuses(state) == [("A-B+B2", "done"), ("B+B2-C", "done"), ("C-D", "done"), ("D-E", "skipped")]

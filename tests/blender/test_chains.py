@@ -10,8 +10,8 @@ from pathlib import Path
 import bpy
 import pytest
 
-from .conftest import build_animated_scene, module, strips_of, wait_for_job, write_png
-from .test_batch import add_markers, inbetween_strips, render_counter  # noqa: F401 (a fixture)
+from .conftest import build_animated_scene, module, render_now, strips_of, wait_for_job, write_png
+from .test_batch import add_markers, capturing, inbetween_strips
 
 MARKERS = [("A", 1), ("B", 5), ("C", 9), ("D", 13), ("E", 17)]
 
@@ -40,12 +40,12 @@ def the_inbetween(scene):
     return strip
 
 
-def test_batch_over_markers_is_one_chain_strip_exact_at_every_marker(scene, prefs, tmp_path, render_counter):  # noqa: F811
+def test_batch_over_markers_is_one_chain_strip_exact_at_every_marker(scene, prefs, tmp_path):
     cube = build_animated_scene(scene)
     key_the_cube(cube, {1: -1.5, 5: 0.0, 9: 1.2, 13: 0.4, 17: -0.8})
     add_markers(scene, MARKERS)
     assert bpy.ops.mpd.generate_markers() == {"FINISHED"}
-    assert sorted(render_counter) == [1, 5, 9, 13, 17]  # each marker rendered once
+    assert capturing() == [1, 5, 9, 13, 17]  # each marker rendered once
     state = wait_for_job()
     assert state.state == "DONE", state.message
     assert inbetween_strips(scene) == [(1, 17)]  # one strip, first to last marker, on one channel
@@ -55,7 +55,7 @@ def test_batch_over_markers_is_one_chain_strip_exact_at_every_marker(scene, pref
     assert [k["frame"] for k in manifest["keys"]] == [1, 5, 9, 13, 17]
     assert [w["frames"] for w in manifest["windows"]] == [[1, 9], [9, 17]]  # two windows sharing marker C
     # The strip shows each marker's own render at its frame: rendered again here, pixel for pixel.
-    renders = module("keyframes").render_scene_frames(scene, [9, 13], tmp_path)
+    renders = render_now(scene, [9, 13], tmp_path)
     job = Path(strip["mpd_inbetween"]["job"])
     for frame in (9, 13):
         assert pixels_of(job / manifest["frames"][frame - 1]) == pixels_of(Path(renders[frame]))
@@ -137,7 +137,7 @@ def test_several_storyboard_strips_make_one_chain_holding_a_long_board(scene, pr
         [3, 8, 10, 15, 16, 20]] * 2
 
 
-def test_a_chain_with_a_two_key_sampler_is_refused_before_rendering(scene, prefs, render_counter):  # noqa: F811
+def test_a_chain_with_a_two_key_sampler_is_refused_before_rendering(scene, prefs):
     cube = build_animated_scene(scene)
     key_the_cube(cube, {1: -1.5, 5: 0.0, 9: 1.2})
     add_markers(scene, MARKERS[:3])
@@ -147,5 +147,5 @@ def test_a_chain_with_a_two_key_sampler_is_refused_before_rendering(scene, prefs
     scene.mpd_inbetween.source = "SCENE"
     with pytest.raises(RuntimeError, match="use mpd or vibid"):
         bpy.ops.mpd.generate()
-    assert not render_counter and not inbetween_strips(scene)
+    assert module("capture").running() is None and not inbetween_strips(scene)
     assert bpy.context.window_manager.mpd_job.state == "FAILED"

@@ -21,10 +21,10 @@ def panel_labels(context) -> list[str]:
 
 def test_calibrate_then_the_panel_prices_the_settings(scene, prefs):
     labels, operators = panel_labels(bpy.context)
-    assert labels[0].startswith("No estimate yet for cpu (float32)") and operators == ["mpd.calibrate"]
+    assert labels[0].startswith("No estimate yet for cpu") and operators == ["mpd.calibrate"]
     assert bpy.ops.mpd.calibrate() == {"FINISHED"}
     drive_until(lambda: not module("background").registry.running("calibrate"), timeout=300)
-    assert bpy.context.window_manager.mpd_env.log_line.startswith("Calibrated:"), bpy.context.window_manager.mpd_env.log_line
+    assert bpy.context.window_manager.mpd_env.calibration.startswith("Calibrated:"), bpy.context.window_manager.mpd_env.calibration
     settings = scene.mpd_inbetween
     settings.width, settings.height, settings.steps = 1024, 576, 0  # full size, the sampler's steps: seconds to price
     labels, operators = panel_labels(bpy.context)
