@@ -157,6 +157,7 @@ class DownloadTask(ChildProcessTask):
             state.model_message = f"Downloading: {event.step / 2**30:.2f} of {event.total / 2**30:.2f} GiB"
         elif isinstance(event, DownloadedEvent):
             state.model_state, state.model_message, state.model_progress = ModelState.READY.value, f"Downloaded to {event.folder}", 1.0
+            background.report("INFO", state.model_message)
         elif isinstance(event, ErrorEvent):
             state.model_state, state.model_message = ModelState.FAILED.value, event.text()
 
@@ -165,6 +166,8 @@ class DownloadTask(ChildProcessTask):
         if state.model_state == ModelState.DOWNLOADING:
             state.model_state = ModelState.FAILED.value
             state.model_message = "Download stopped." if returncode < 0 else f"The download failed: {self.last_stderr()}"
+        if state.model_state == ModelState.FAILED:
+            background.report("ERROR", state.model_message)
 
 
 class LoginTask(ChildProcessTask):
@@ -195,6 +198,22 @@ def log_in(context, token: str) -> LoginTask:
     task = background.start(LoginTask(command, stdin_text=token.strip() + "\n"))
     env_state(context).login_message = "Saving the token..."
     return task
+
+
+def backend_configured(context) -> bool:
+    """A backend Python is set up to run jobs: your own, the managed environment (as last seen), or
+    $MPD_BACKEND_PYTHON. Cheap: the panels ask at every redraw."""
+    prefs, env = preferences.get(context), env_state(context)
+    return bool(prefs.backend_python or os.environ.get("MPD_BACKEND_PYTHON")) or env.state in (
+        EnvState.READY, EnvState.NEEDS_UPDATE, EnvState.INSTALLING)
+
+
+def poll_backend_ready(operator, context) -> bool:
+    """An operator's poll that needs a backend Python, with the way to one when there is none."""
+    if backend_configured(context):
+        return True
+    operator.poll_message_set("Install the backend environment first (Preferences > Add-ons > MPD Inbetween)")
+    return False
 
 
 def setup_running() -> bool:

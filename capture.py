@@ -2,7 +2,7 @@
 (unsaved changes included), with per-key progress and cancel; Blender's own window only saves the
 copy and starts the process. The keys of an unchanged scene are reused (``core.key_capture``).
 
-"Unchanged" is this session's count of edits (depsgraph updates of anything but the scene itself,
+"Unchanged" is this session's count of edits (depsgraph updates beyond the scene datablock's own,
 undo, redo, file loads) together with every render setting a key depends on: a .blend copy's bytes
 would be exact, but Blender 4.2 writes different bytes for the same file.
 """
@@ -39,9 +39,14 @@ def note_change(*_args) -> None:
 
 @persistent
 def note_depsgraph_update(_scene, depsgraph) -> None:
-    """An edit of anything but the scene datablock itself: a strip added in the sequencer touches
-    only the scene, and the scene's render settings are in the fingerprint."""
-    if any(not isinstance(update.id, bpy.types.Scene) for update in depsgraph.updates):
+    """An edit the keys may show. Not one of the scene datablock alone (a strip added in the
+    sequencer, a render setting: those that matter are in the fingerprint), which Blender passes on
+    to every object as a shading update and nothing else."""
+    updates = list(depsgraph.updates)
+    scene_only = any(isinstance(u.id, bpy.types.Scene) for u in updates) and all(
+        isinstance(u.id, bpy.types.Scene) or (isinstance(u.id, bpy.types.Object) and not (u.is_updated_geometry or u.is_updated_transform))
+        for u in updates)
+    if not scene_only:
         note_change()
 
 
@@ -85,7 +90,8 @@ def copy_open_file(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, check_existing=False)
     except (OSError, RuntimeError) as exc:
-        raise UserError(f"Cannot save a copy of the file for the background render in {folder}: {exc}".strip(), TEMP_HINT) from None
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
+        raise UserError(f"Cannot save a copy of the file for the background render in {folder}: {why}.", TEMP_HINT) from None
     if not blend.is_file():
         raise UserError(f"Cannot save a copy of the file for the background render in {folder}.", TEMP_HINT)
     return blend

@@ -361,8 +361,8 @@ def cmd_estimate(args, report) -> int:
     if calibration is None:
         report.log("no calibration for this model, device and precision yet: calibrating first")
         calibration = run_calibration(options, None, report)
-    estimate = estimate_job(calibration, args.sampler, args.steps, width, height, args.num_frames, options["offload"],
-                            [frame for frame, _ in keys])
+    key_frames = [frame for frame, _ in keys] or [0, args.frames - 1]  # a generate process: cold, the model loaded first
+    estimate = estimate_job(calibration, args.sampler, args.steps, width, height, args.num_frames, options["offload"], key_frames)
     estimate.update(sampler=args.sampler, width=width, height=height)
     if args.json:
         print(json.dumps(estimate, indent=2))

@@ -18,8 +18,8 @@ from .keyframes_from_scene import MPD_OT_keyframes_from_scene
 from .keyframes_from_strips import MPD_OT_keyframes_from_strips
 from .model_download import MPD_OT_model_download
 from .release_backend import MPD_OT_release_backend
-from .report import MPD_OT_report
 from .rerun import MPD_OT_rerun
+from .status_report import MPD_OT_report
 
 classes = (
     MPD_OT_report,

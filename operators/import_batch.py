@@ -3,7 +3,7 @@ from pathlib import Path
 import bpy
 from bpy.props import StringProperty
 
-from .. import compat, strips
+from .. import compat, generation, strips
 from ..core.batch_import import batch_results
 from ..core.user_error import UserError, reports_user_errors
 from ..mpd_backend.contract.job_folder import JOB_MANIFEST
@@ -19,6 +19,10 @@ class MPD_OT_import_batch(bpy.types.Operator):
 
     filepath: StringProperty(name="Batch", description="The batch's batch.json", subtype="FILE_PATH")
     filter_glob: StringProperty(default="batch.json", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        return generation.poll_idle(cls)
 
     def invoke(self, context, event):
         context.window_manager.fileselect_add(self)

@@ -6,8 +6,8 @@ from ..core.user_error import reports_user_errors
 
 class MPD_OT_model_download(bpy.types.Operator):
     """Download the model from Hugging Face into its cache, with progress (only when Blender's
-    online access is allowed; a gated model needs HF_TOKEN or a Hugging Face login, never stored in
-    the .blend)"""
+    online access is allowed; a gated model needs its licence accepted and Log In to Hugging Face
+    first, the token never stored in the .blend)"""
 
     bl_idname = "mpd.model_download"
     bl_label = "Download Model"
@@ -15,7 +15,10 @@ class MPD_OT_model_download(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return not backend_setup.setup_running()
+        if backend_setup.setup_running():
+            cls.poll_message_set("An install or a download is running: wait for it, or cancel it")
+            return False
+        return backend_setup.poll_backend_ready(cls, context)
 
     @reports_user_errors
     def execute(self, context):

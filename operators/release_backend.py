@@ -13,7 +13,10 @@ class MPD_OT_release_backend(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return generation.running_worker() is not None and not generation.busy()
+        if generation.running_worker() is None:
+            cls.poll_message_set("The backend is not running")
+            return False
+        return generation.poll_idle(cls)
 
     def execute(self, context):
         generation.release_worker()

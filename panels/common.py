@@ -1,6 +1,5 @@
 """The Inbetween panel's contents, shared by the Sequencer and the 3D viewport sidebars."""
 
-import os
 import textwrap
 
 ADDON_PACKAGE = __package__.rpartition(".")[0]
@@ -69,11 +68,11 @@ def draw_inbetween_panel(layout, context):
 
 def draw_setup_needed(layout, context) -> None:
     """No backend to run a job with yet: say so first, with the way to the add-on's preferences."""
-    from .. import preferences
+    from ..backend_setup import backend_configured
 
-    prefs, env = preferences.get(context), context.window_manager.mpd_env
-    if prefs.backend_python or env.state in ("ready", "needs_update", "installing") or os.environ.get("MPD_BACKEND_PYTHON"):
+    if backend_configured(context):
         return
+    env = context.window_manager.mpd_env
     box = layout.box()
     box.label(text="Setup needed", icon="ERROR")
     draw_wrapped(box, context, env.message or "No backend environment is installed.")

@@ -72,3 +72,10 @@ def test_worker_memory_dry_run_over_two_jobs(tmp_path):
 def test_farm_load_dry_run_times_one_load(tiny_model_dir):
     table = run_tool("bench_farm_load", tiny_model_dir, "--runs", "1")
     assert re.search(rf"^\| {tiny_model_dir.name} \| 1 \| [\d.]+ \| [\d.]+ \|$", table, re.M)
+
+
+def test_job_estimate_check_dry_run_prices_and_times_a_generate_process(tmp_path, tiny_model_dir):
+    out = tmp_path / "estimate-job.md"
+    run_tool("bench_job_estimate", "--model", tiny_model_dir, "--sizes", "64x64", "--steps", "2", "--frames", "5",
+             "--calibration-size", "64x64x4", "--dtype", "float32", "--out", out)
+    assert re.search(r"^\| 64x64 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [+-]\d+ % \|$", out.read_text(), re.M)

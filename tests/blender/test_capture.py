@@ -63,14 +63,15 @@ def test_keys_render_in_the_background_equal_to_a_render_here_and_are_reused(sce
     assert {"Rendering keys: 1 of 3 (frame 1)", "Rendering keys: 2 of 3 (frame 5)"} <= messages  # per key, in the panel
     assert state.state == "DONE", state.message
     assert inbetween_strips(scene) == [(1, 9)]
-    here = render_now(scene, [1, 5, 9], tmp_path)
-    for frame in (1, 5, 9):
-        assert pixels_of(folder / f"frame_{frame:04d}.png") == pixels_of(Path(here[frame])), f"key {frame}"
 
     # The same frames of the unchanged scene: nothing renders again.
     assert bpy.ops.mpd.generate() == {"FINISHED"}
     assert capturing() == [] and module("generation").busy()
     assert wait_for_job().state == "DONE"
+    # Each key is what a render in this Blender gives, pixel for pixel.
+    here = render_now(scene, [1, 5, 9], tmp_path)
+    for frame in (1, 5, 9):
+        assert pixels_of(folder / f"frame_{frame:04d}.png") == pixels_of(Path(here[frame])), f"key {frame}"
     # A key moved: the keys render again.
     scene.objects["Cube"].location.z = 1.0
     scene.objects["Cube"].keyframe_insert("location", frame=5)
@@ -149,16 +150,21 @@ def test_an_engine_the_background_blender_lacks_is_named_with_quick_capture(scen
     assert not strips_of(scene)
 
 
-def test_a_temporary_folder_that_cannot_take_the_copy(scene, prefs, tmp_path, read_only_folder):
+@pytest.mark.parametrize("kind", ["read-only", "a file"])
+def test_a_temporary_folder_that_cannot_take_the_copy(scene, prefs, tmp_path, read_only_folder, kind):
     build_animated_scene(scene)
     scene.mpd_inbetween.source, scene.mpd_inbetween.chain = "SCENE", False
-    jobs = Path(prefs.output_dir)
-    jobs.mkdir(parents=True, exist_ok=True)
-    jobs.chmod(0o777)  # the job folders may be written: only the copy cannot
+    temporary = read_only_folder if kind == "read-only" else tmp_path / "not a folder"
+    if kind == "a file":
+        temporary.write_text("")
     paths = bpy.context.preferences.filepaths
-    saved, paths.temporary_directory = paths.temporary_directory, str(read_only_folder)
+    saved, paths.temporary_directory = paths.temporary_directory, str(temporary)
     try:
-        with as_user(), pytest.raises(RuntimeError, match="Cannot save a copy of the file"):
+        if kind == "read-only":  # as a user who may not write there, the capture itself
+            with as_user(), pytest.raises(module("core.user_error").UserError, match="Cannot save a copy of the file"):
+                module("capture").capture_keys(bpy.context, [1, 5], lambda keys: None)
+            return
+        with pytest.raises(RuntimeError, match="Cannot save a copy of the file"):
             bpy.ops.mpd.generate()
     finally:
         paths.temporary_directory = saved

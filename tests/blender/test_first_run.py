@@ -21,7 +21,8 @@ def test_a_restart_shows_the_environment_ready_and_knows_the_devices(scene, pref
     python, model = prefs.backend_python, prefs.model
     package = importlib.import_module(PACKAGE)
     package.unregister()
-    package.register()  # as Blender starts: every state on the window manager is new
+    package.register()
+    bpy.context.window_manager.property_unset("mpd_env")  # as Blender starts: the window manager's state is new
     env = bpy.context.window_manager.mpd_env
     assert env.state == "not_installed" and not env.report
     prefs = bpy.context.preferences.addons[PACKAGE].preferences
