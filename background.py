@@ -46,10 +46,12 @@ def redraw() -> None:
 def report(level: str, message: str, hint: str = "") -> None:
     """The end of a long action that no operator waits on any more (a capture, a generation, a
     download, a calibration): one line in the status bar and the Info log, like an operator's."""
+    text = with_hint(message, hint)
     try:
-        bpy.ops.mpd.report(level=level, message=with_hint(message, hint))
-    except (RuntimeError, AttributeError):  # no window to report in (unregistering, a timer without one)
-        print(f"MPD Inbetween: {with_hint(message, hint)}")
+        bpy.ops.mpd.report(level=level, message=text)
+    except (RuntimeError, AttributeError) as exc:  # bpy.ops raises on an error report, after showing it
+        if text not in str(exc):  # not shown: no window to report in (unregistering, a timer without one)
+            print(f"MPD Inbetween: {text}")
 
 
 def draw_status(self, context):

@@ -4,7 +4,7 @@ writing) against that process's measured wall time, as a Markdown table (docs/pe
 quotes it).
 
     .venv/bin/python -m tools.bench_job_estimate --model build/tiny-svd --sizes 128x128 [--steps 4]
-        [--frames 25] [--sampler mpd] [--calibration-size 64x64x4] [--out docs/estimate-job-cpu.md]
+        [--frames 25] [--num-frames 8] [--sampler mpd] [--calibration-size 64x64x4] [--cache DIR] [--out docs/estimate-job-cpu.md]
 
 Every command is the backend's own, run as a user runs it: ``python -m mpd_backend``.
 """
@@ -41,6 +41,7 @@ def measure(size: str, options: list[str], args, env: dict, folder: Path) -> dic
     job = ["--start", str(folder / f"start-{size}.png"), "--end", str(folder / f"end-{size}.png"), "--width", str(width),
            "--height", str(height), "--frames", str(args.frames), "--sampler", args.sampler, "--seed", "0"]
     job += ["--steps", str(args.steps)] if args.steps else []
+    job += ["--num-frames", str(args.num_frames)] if args.num_frames else []
     estimate = json.loads(backend("estimate", *options, *job, "--json", env=env).stdout)
     began = time.perf_counter()
     backend("generate", *options, *job, "--out", str(folder / f"job-{size}"), env=env)
@@ -55,8 +56,10 @@ def table(calibration: dict, rows: list[dict], args) -> str:
         "",
         f"- Machine: {calibration['device_name']}; {calibration['dtype']}; model {Path(args.model).name}.",
         f"- Calibration at {'x'.join(map(str, calibration['size']))}: start and imports {calibration['start_s']:.1f} s, model load "
-        f"{calibration['load_s']:.1f} s, one CFG-pair UNet call {calibration['unet_pair_s']:.2f} s, decode {calibration['decode_s']:.2f} s.",
-        f"- Job: {args.sampler}, {args.steps or 'the sampler' + chr(39) + 's default'} steps, a strip of {args.frames} frames.",
+        f"{calibration['load_s']:.1f} s, one CFG-pair UNet call {calibration['unet_pair_s']:.2f} s (of which "
+        f"{calibration['unet_call_s']:.2f} s whatever its size), decode {calibration['decode_s']:.2f} s.",
+        f"- Job: {args.sampler}, {args.steps or 'the sampler' + chr(39) + 's default'} steps, {args.num_frames or 'the model' + chr(39) + 's'} "
+        f"frames generated, a strip of {args.frames} frames.",
         "",
         "| size | start + load s | denoise s | decode and window s | write s | estimate s | measured s | error |",
         "|---|---|---|---|---|---|---|---|",
@@ -75,16 +78,22 @@ def main() -> None:
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--sizes", default="128x128")
     parser.add_argument("--steps", type=int)
-    parser.add_argument("--frames", type=int, default=25)
+    parser.add_argument("--frames", type=int, default=25, help="the strip's frames")
+    parser.add_argument("--num-frames", type=int, help="frames the model generates (default: the model's)")
     parser.add_argument("--sampler", default="mpd")
     parser.add_argument("--calibration-size", help="WIDTHxHEIGHTxFRAMES (default: the device's)")
+    parser.add_argument("--cache", help="a calibration cache folder holding one calibration, to reuse (default: calibrate afresh)")
     parser.add_argument("--out", default=str(REPO / "docs/estimate-job-cpu.md"))
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mpd_bench_job_estimate_"))
-    env = {**os.environ, "MPD_CACHE_DIR": str(folder / "cache")}  # a fresh calibration
+    env = {**os.environ, "MPD_CACHE_DIR": args.cache or str(folder / "cache")}  # a fresh calibration, unless --cache
     options = ["--model", args.model, "--offline", "--engine", "svd", "--device", args.device, "--dtype", args.dtype]
     size = ["--size", args.calibration_size] if args.calibration_size else []
-    calibration = json.loads(backend("calibrate", *options, *size, "--json", env=env).stdout)
+    cached = Path(env["MPD_CACHE_DIR"], "calibration.json")
+    if args.cache and cached.is_file():
+        (calibration,) = json.loads(cached.read_text(encoding="utf-8"))["calibrations"].values()
+    else:
+        calibration = json.loads(backend("calibrate", *options, *size, "--json", env=env).stdout)
     rows = []
     for size in args.sizes.split(","):
         rows.append(measure(size, options, args, env, folder))

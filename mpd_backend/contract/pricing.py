@@ -120,8 +120,9 @@ def flop_features(frames: int, latent_h: int, latent_w: int) -> list[float]:
     return [1.0, frames, frames * positions, frames * positions**2, frames**2 * positions]
 
 
-def counted_flops(coefficients: list[float], frames: int, width: int, height: int) -> float:
-    return sum(c * f for c, f in zip(coefficients, flop_features(frames, height // 8, width // 8)))
+def counted_flops(coefficients: list[float], frames: int, width: int, height: int, scale: int = 8) -> float:
+    """FLOPs at a pixel size; ``scale``: the VAE's, pixels per latent (8 for SVD-XT)."""
+    return sum(c * f for c, f in zip(coefficients, flop_features(frames, height // scale, width // scale)))
 
 
 def job_seconds(calibration: dict, evaluations: int, windows: int, frames: int, width: int, height: int, strip_frames: int,
@@ -129,8 +130,11 @@ def job_seconds(calibration: dict, evaluations: int, windows: int, frames: int, 
     """A job's time in its parts: the process's start and imports and the model load (a cold worker
     only), then per window the UNet calls, the decode and the rest of the window's work, then
     writing the strip's frames."""
-    unet = evaluations * counted_flops(calibration["unet_pair_flops"], frames, width, height) / calibration["unet_flops_per_s"]
-    decode = counted_flops(calibration["decode_flops"], frames, width, height) / calibration["decode_flops_per_s"]
+    scale = calibration.get("vae_scale_factor", 8)
+    unet_call = counted_flops(calibration["unet_pair_flops"], frames, width, height, scale) / calibration["unet_flops_per_s"]
+    unet = evaluations * (calibration.get("unet_call_s", 0.0) + unet_call)
+    decode_call = counted_flops(calibration["decode_flops"], frames, width, height, scale) / calibration["decode_flops_per_s"]
+    decode = calibration.get("decode_call_s", 0.0) + decode_call
     return {
         "start": calibration.get("start_s", 0.0) if cold else 0.0,
         "load": calibration.get("load_s", 0.0) if cold else 0.0,
@@ -154,8 +158,9 @@ def estimate_job(calibration: dict, sampler: str, steps: int | None, width: int,
     windows = window_count(list(key_frames), frames)
     strip_frames = key_frames[-1] - key_frames[0] + 1 if len(key_frames) > 1 else frames
     parts = job_seconds(calibration, evaluations, windows, frames, width, height, strip_frames, cold)
-    unet = evaluations * counted_flops(calibration["unet_pair_flops"], frames, width, height)
-    decode = counted_flops(calibration["decode_flops"], frames, width, height)
+    scale = calibration.get("vae_scale_factor", 8)
+    unet = evaluations * counted_flops(calibration["unet_pair_flops"], frames, width, height, scale)
+    decode = counted_flops(calibration["decode_flops"], frames, width, height, scale)
     bytes_per_value = {"float32": 4}.get(calibration["dtype"], 2)
     memory = estimate_gpu_memory_gib(width, height, frames, bytes_per_value, offload=offload, decode_chunk=2 if offload else 4,
                                      parallel_paths=info.parallel_paths, weights_gib=calibration.get("weights_gib"))

@@ -1,8 +1,9 @@
 """``calibrate``: how fast this machine runs the model, so that a job's cost is known before it runs.
 
-The UNet (one CFG pair) and the VAE decode are timed at a small size on the chosen device and
-precision; their FLOPs there are counted (torch's FLOP counter, on copies of the components built on
-the meta device), giving the achieved FLOP/s of each. What a job pays beside them is measured too:
+The UNet (one CFG pair) and the VAE decode are timed at a small size and at 64x64 on the chosen
+device and precision; their FLOPs there are counted (torch's FLOP counter, on copies of the
+components built on the meta device), giving the achieved FLOP/s of each and what a call costs
+beside its FLOPs (``speed_and_fixed``). What a job pays beside them is measured too:
 the process's start and imports, the model load, a window's other work (one real one-step run,
 less its UNet call and decode) and writing a frame. Cached per device, precision and model in
 ``contract.pricing.cache_dir()``, with what ``contract.pricing.estimate_job`` needs to price any
@@ -132,6 +133,35 @@ def write_s_per_megapixel(width: int, height: int) -> float:
     return (time.perf_counter() - began) / (width * height / 1e6)
 
 
+SMALL_LATENT = 8  # the second timing's latent height and width (64x64 pixels): what a call costs beside its FLOPs
+
+
+def time_components(pipe, h: int, w: int, frames: int, repeats: int) -> tuple[float, float]:
+    """Seconds of one CFG-pair UNet call and of one decode at latent size ``h`` x ``w``."""
+    import torch
+
+    device, config, dtype = pipe._execution_device, pipe.unet.config, pipe.unet.dtype
+    generator = torch.Generator("cpu").manual_seed(0)
+    latents = torch.randn(2, frames, config.in_channels, h, w, generator=generator).to(device, dtype)
+    embeddings = torch.randn(2, 1, config.cross_attention_dim, generator=generator).to(device, dtype)
+    time_ids = torch.tensor([[6.0, 127.0, 0.02]] * 2).to(device, dtype)
+    to_decode = torch.randn(frames, pipe.vae.config.latent_channels, h, w, generator=generator).to(device, pipe.vae.dtype)
+    with torch.no_grad():
+        unet_s = timed(lambda: pipe.unet(latents, 500.0, encoder_hidden_states=embeddings, added_time_ids=time_ids, return_dict=False),
+                       device, repeats)
+        decode_s = timed(lambda: pipe.vae.decode(to_decode, num_frames=frames), device, repeats)
+    return unet_s, decode_s
+
+
+def speed_and_fixed(seconds: float, flops: float, small_seconds: float, small_flops: float) -> tuple[float, float]:
+    """FLOP/s and the seconds a call costs whatever its size, from two timings (``seconds = fixed +
+    flops / speed``): a small model on a CPU is all fixed cost, SVD-XT at a real size almost none."""
+    if seconds <= small_seconds or flops <= small_flops:
+        return flops / seconds, 0.0
+    speed = (flops - small_flops) / (seconds - small_seconds)
+    return speed, max(0.0, seconds - flops / speed)
+
+
 def calibrate(pipe, model: str, size: tuple[int, int, int] | None = None, repeats: int = 2, report=None,
               start_s: float = 0.0, load_s: float = 0.0) -> dict:
     """Measure ``pipe`` (loaded as the jobs will run it) and cache the result; returns the entry.
@@ -143,31 +173,23 @@ def calibrate(pipe, model: str, size: tuple[int, int, int] | None = None, repeat
     h, w = height // pipe.vae_scale_factor, width // pipe.vae_scale_factor
     unet_meta, vae_meta = meta_components(pipe)
     if report:
-        report.log("counting FLOPs")
+        report.log("counting FLOPs, then timing the UNet and the VAE decode at two sizes")
     unet_fit = fit_flops(lambda t, a, b: unet_pair_flops(unet_meta, t, a, b))
     decode_fit = fit_flops(lambda t, a, b: decode_flops(vae_meta, t, a, b))
-
-    config, dtype = pipe.unet.config, pipe.unet.dtype
-    generator = torch.Generator("cpu").manual_seed(0)
-    latents = torch.randn(2, frames, config.in_channels, h, w, generator=generator).to(device, dtype)
-    embeddings = torch.randn(2, 1, config.cross_attention_dim, generator=generator).to(device, dtype)
-    time_ids = torch.tensor([[6.0, 127.0, 0.02]] * 2).to(device, dtype)
-    to_decode = torch.randn(frames, pipe.vae.config.latent_channels, h, w, generator=generator).to(device, pipe.vae.dtype)
-    if report:
-        report.log(f"timing the UNet and the VAE decode at {width}x{height}, {frames} frames")
-    with torch.no_grad():
-        unet_s = timed(lambda: pipe.unet(latents, 500.0, encoder_hidden_states=embeddings, added_time_ids=time_ids, return_dict=False),
-                       device, repeats)
-        decode_s = timed(lambda: pipe.vae.decode(to_decode, num_frames=frames), device, repeats)
-    overhead_s = window_overhead_s(pipe, width, height, frames, unet_s, decode_s)
+    unet_s, decode_s = time_components(pipe, h, w, frames, repeats)
+    small_unet_s, small_decode_s = time_components(pipe, SMALL_LATENT, SMALL_LATENT, frames, repeats)
+    unet_speed, unet_call_s = speed_and_fixed(unet_s, unet_pair_flops(unet_meta, frames, h, w), small_unet_s,
+                                              unet_pair_flops(unet_meta, frames, SMALL_LATENT, SMALL_LATENT))
+    decode_speed, decode_call_s = speed_and_fixed(decode_s, decode_flops(vae_meta, frames, h, w), small_decode_s,
+                                                  decode_flops(vae_meta, frames, SMALL_LATENT, SMALL_LATENT))
     entry = {
-        "device": device.type, "device_name": device_name(device), "dtype": str(dtype).removeprefix("torch."),
+        "device": device.type, "device_name": device_name(device), "dtype": str(pipe.unet.dtype).removeprefix("torch."),
         "model": model_key(model), "offload": bool(getattr(pipe, "low_vram_mode", False)),
-        "num_frames": config.num_frames, "size": [width, height, frames],
-        "unet_pair_s": unet_s, "decode_s": decode_s, "start_s": start_s, "load_s": load_s, "window_overhead_s": overhead_s,
+        "num_frames": pipe.unet.config.num_frames, "size": [width, height, frames], "vae_scale_factor": pipe.vae_scale_factor,
+        "unet_pair_s": unet_s, "decode_s": decode_s, "start_s": start_s, "load_s": load_s,
+        "window_overhead_s": window_overhead_s(pipe, width, height, frames, unet_s, decode_s),
         "write_s_per_mpx": write_s_per_megapixel(width, height),
-        "unet_flops_per_s": unet_pair_flops(unet_meta, frames, h, w) / unet_s,
-        "decode_flops_per_s": decode_flops(vae_meta, frames, h, w) / decode_s,
+        "unet_flops_per_s": unet_speed, "unet_call_s": unet_call_s, "decode_flops_per_s": decode_speed, "decode_call_s": decode_call_s,
         "unet_pair_flops": unet_fit, "decode_flops": decode_fit,
         "weights_gib": {name: sum(p.numel() * p.element_size() for p in getattr(pipe, name).parameters()) / 2**30
                         for name in ("unet", "vae", "image_encoder")},
