@@ -175,14 +175,16 @@ class LoginTask(ChildProcessTask):
     stdin, and nowhere in Blender (not the .blend, not the preferences)."""
 
     kind = "login"
+    said_why = False  # an error event has told the panel why it failed
 
     def apply(self, event) -> None:
         if isinstance(event, (LogEvent, ErrorEvent)):
             env_state().login_message = event.message if isinstance(event, LogEvent) else event.text()
+            self.said_why = self.said_why or isinstance(event, ErrorEvent)
 
     def ended(self, returncode: int, output: str) -> None:
         state = env_state()
-        if returncode != 0 and not state.login_message.startswith(("That", "Cannot")):
+        if returncode != 0 and not self.said_why:
             state.login_message = f"The token was not saved: {self.last_stderr()}"
         background.report("INFO" if returncode == 0 else "ERROR", state.login_message)
 

@@ -74,6 +74,11 @@ def temp_root() -> Path:
     return Path(bpy.path.abspath(bpy.context.preferences.filepaths.temporary_directory) or tempfile.gettempdir())
 
 
+def keys_folder(scene) -> Path:
+    """Where the keys of the scene as it is now are, or go."""
+    return temp_root() / KEYS_FOLDER / fingerprint(scene_state(scene, quick_capture(scene.mpd_inbetween)))
+
+
 def launcher() -> list[str]:
     """How to start a background Blender: Blender's own binary, or where Blender is the bpy module
     (the tests), this same Python."""
@@ -159,16 +164,15 @@ def capture_keys(context, frames: list[int], then) -> CaptureTask | None:
         raise UserError(f"The scene {scene.name!r} has no camera to render the keys with.", "add a camera, or pick Keyframes From: Image Files")
     if running() is not None:
         raise UserError("Keys are already being rendered: wait for them or cancel.")
-    quick = quick_capture(scene.mpd_inbetween)
     context.evaluated_depsgraph_get()  # every edit so far is counted before the fingerprint
-    folder = temp_root() / KEYS_FOLDER / fingerprint(scene_state(scene, quick))
+    folder = keys_folder(scene)
     found = captured(folder, frames)
     missing = [frame for frame in frames if frame not in found]
     if not missing:
         then(found)
         return None
     blend = copy_open_file(folder)
-    command = capture_command(launcher(), blend, folder, scene.name, scene.render.engine, missing, quick)
+    command = capture_command(launcher(), blend, folder, scene.name, scene.render.engine, missing, quick_capture(scene.mpd_inbetween))
     task = background.start(CaptureTask(command, folder, frames, missing, then, scene.name))
     mirror(task)
     return task
@@ -177,8 +181,7 @@ def capture_keys(context, frames: list[int], then) -> CaptureTask | None:
 def keys_to_render(scene, frames: list[int]) -> tuple[int, float | None]:
     """How many of ``frames`` a capture would render now, and the seconds that takes (None: not
     known until the scene has been captured once in this session)."""
-    folder = temp_root() / KEYS_FOLDER / fingerprint(scene_state(scene, quick_capture(scene.mpd_inbetween)))
-    count = len(frames) - len(captured(folder, frames))
+    count = len(frames) - len(captured(keys_folder(scene), frames))
     per_key = _seconds_per_key.get(scene.name)
     return count, None if per_key is None else count * per_key
 

@@ -1,7 +1,7 @@
 """The script a background Blender runs to render the keys of the 3D scene, so that Blender's own
 window never waits on a render (``capture.py`` starts it):
 
-    blender -b --python capture_child.py -- COPY.blend FOLDER ENGINE FRAME [FRAME ...] [--percentage P] [--samples S] [--workbench]
+    blender -b --python capture_child.py -- COPY.blend FOLDER SCENE ENGINE FRAME [FRAME ...] [--percentage P] [--samples S] [--workbench]
     python capture_child.py COPY.blend ...            (where Blender is the bpy module, as in the tests)
 
 It opens the copy of the user's file, renders each frame with the scene camera and render settings,
