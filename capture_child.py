@@ -109,8 +109,15 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run_child(main) -> None:
+    """Run a child script's ``main`` on its arguments (after ``--`` under Blender) and end the
+    process at once: the bpy module can crash at interpreter exit, after the work is on disk.
+    ``movie_child.py`` runs the same way."""
     arguments = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
     code = main(arguments)
     sys.stdout.flush()
-    os._exit(code)  # the bpy module can crash at interpreter exit; the keys are already on disk
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    run_child(main)

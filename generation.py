@@ -13,7 +13,7 @@ import errno
 import itertools
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bpy
@@ -29,6 +29,7 @@ from .core.worker_client import WorkerClient
 from .mpd_backend.contract.job_folder import JOB_REQUEST
 from .mpd_backend.contract.model_folder import check_model_folder, looks_like_path, model_presence
 from .mpd_backend.contract.protocol import DoneEvent, encode_event
+from .props import FROM_PREFERENCES, MOTION_NAMES
 
 _generations = itertools.count(1)  # numbers each generation's job ids: a worker outlives generations
 
@@ -75,16 +76,32 @@ def writable_root(root: Path) -> Path:
     return root
 
 
+def job_engine(settings, prefs) -> str:
+    """The engine asked for: the panel's, or the preferences' when the panel leaves it to them."""
+    return prefs.engine if settings.engine == FROM_PREFERENCES else settings.engine
+
+
+def engine_in_use(context) -> str:
+    """The engine a job will run on: "auto" settled as the backend will (svd when its weights are found)."""
+    prefs = preferences.get(context)
+    engine = job_engine(context.scene.mpd_inbetween, prefs)
+    if engine == "auto":
+        return "svd" if model_presence(prefs.model_argument()).found else "flow"
+    return engine
+
+
 def job_options(settings, prefs) -> dict:
     """The job request's options (``mpd_backend.contract.job_request.JobRequest``) from the scene's settings and
     the preferences: the one place the properties become a request."""
+    motion = {name: getattr(settings, name) if settings.custom_motion else None for name in MOTION_NAMES}
     return {
-        "engine": prefs.engine,
+        "engine": job_engine(settings, prefs),
         "sampler": settings.sampler,
         "seed": settings.seed,
         "steps": settings.steps or None,
         "width": settings.width or None,
         "height": settings.height or None,
+        **motion,  # None: the sampler's defaults
         "model": prefs.model_argument(),
         "device": prefs.device,
         "dtype": prefs.dtype,
@@ -237,7 +254,7 @@ class GenerationTask(Task):
             if event.reused and strips.job_strip(scene, shot.job) is not None:
                 self.queue.imported(shot, reused=True)
                 return
-            strip = strips.import_job_strip(scene, Path(event.manifest))
+            strip = strips.import_job_strip(scene, Path(event.manifest), shot.take_group, shot.take)
             push_undo(f"Import {strip.name}")  # one undo removes the strip
             self.queue.imported(shot, event.reused, strip.name)
         except UserError as exc:
@@ -284,44 +301,52 @@ class GenerationPlan:
     idle_timeout_s: float | None
     cancel_grace_s: float
     scene_name: str  # the scene whose sequencer gets the strips
+    notes: list[str] = field(default_factory=list)  # said with the final message (e.g. why fewer takes)
 
 
-def plan(context, shots: list[Shot], source: str, resume: bool = False) -> GenerationPlan:
+def plan(context, shots: list[Shot], source: str, resume: bool = False, overrides: dict | None = None) -> GenerationPlan:
     """Every check a generation can fail before it starts (the requests, the backend's Python, the
-    model, the job folders' location). Raises UserError."""
+    model, the job folders' location). ``overrides``: job options that replace the panel's (a
+    re-run's record). Raises UserError."""
     if busy():
         raise UserError("A job is already running: wait for it or press Cancel in the Inbetween panel.")
     prefs = preferences.get(context)
-    options = job_options(context.scene.mpd_inbetween, prefs)
+    options = {**job_options(context.scene.mpd_inbetween, prefs), **(overrides or {})}
     for shot in shots:
         if shot.status == ShotStatus.QUEUED:
             shot_request(shot, options, "", [])  # a request the backend would refuse, e.g. a chain on a two-key sampler
     root = writable_root(output_root(prefs))
     python = resolve_backend_python(prefs)
-    check_model(prefs)
+    check_model(prefs, options["engine"])
     return GenerationPlan(shots, source, resume, root, python, options,
                           prefs.worker_idle_minutes * 60 or None, prefs.cancel_grace_s, compat.sequencer_scene(context).name)
 
 
-def check_model(prefs) -> None:
+def check_model(prefs, engine: str) -> None:
     """The SVD engine asked for and its weights not here (a folder that is not a model, or nothing
     may be downloaded): say so now. Raises UserError."""
     model = prefs.model_argument()
-    if prefs.engine != "svd" or model_presence(model).found:
+    if engine != "svd" or model_presence(model).found:
         return
     if looks_like_path(model):
         with backend_errors_as_user_errors():
             check_model_folder(Path(model).expanduser())
     if prefs.offline or not getattr(bpy.app, "online_access", True):
         raise UserError(f"The SVD-XT weights ({prefs.model}) are not on this machine, and online access is off.",
-                        "download them in Preferences > Add-ons > MPD Inbetween > Model, or set the Engine to Flow")
+                        "download them in Preferences > Add-ons > MPD Inbetween > Model, or set the Engine in the Inbetween panel to Flow")
 
 
-def start(context, shots: list[Shot], source: str, capture_frames: list[int] = (), resume: bool = False) -> None:
+def start(context, shots: list[Shot], source: str, capture_frames: list[int] = (), resume: bool = False,
+          note: str = "") -> None:
     """Check everything, render the 3D scene's keys at ``capture_frames`` in a background Blender
-    if any (``capture``), then write every runnable shot's job folder and queue them all on the
-    worker. Raises UserError."""
-    generation = plan(context, shots, source, resume)
+    if any (``capture``), once for all the shots, then write every runnable shot's job folder and
+    queue them all on the worker. Raises UserError."""
+    launch(context, plan(context, shots, source, resume), capture_frames, note)
+
+
+def launch(context, generation: GenerationPlan, capture_frames: list[int] = (), note: str = "") -> None:
+    """Start a settled plan (``plan``): the capture of its keys if any, then its queue."""
+    generation.notes = [note] if note else []
     if capture_frames:
         generation.options["capture"] = capture.quick_capture(context.scene.mpd_inbetween).describe()
         capture.capture_keys(context, list(capture_frames), lambda keys: queue(generation, keys))
@@ -341,7 +366,7 @@ def queue(plan: GenerationPlan, keys: dict[int, str] | None = None) -> Generatio
     worker = ensure_worker(plan.python, plan.options, plan.idle_timeout_s)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log = plan.root / f"batch_{safe_name(plan.scene_name)}_{stamp}.jsonl" if len(plan.shots) > 1 else None
-    task = GenerationTask(worker, GenerationQueue(plan.shots, next(_generations), plan.cancel_grace_s), plan.scene_name, log)
+    task = GenerationTask(worker, GenerationQueue(plan.shots, next(_generations), plan.cancel_grace_s, notes=list(plan.notes)), plan.scene_name, log)
     worker.listener = task
     background.start(task)
     state = job_state()

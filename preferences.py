@@ -7,6 +7,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from .mpd_backend.contract.job_request import DEFAULT_MODEL_ID
+from .props import ENGINE_ITEMS
 
 
 def likely_accelerator() -> str:
@@ -39,13 +40,8 @@ class MPD_AddonPreferences(bpy.types.AddonPreferences):
         subtype="FILE_PATH",
     )
     engine: EnumProperty(
-        name="Engine",
-        items=(
-            ("auto", "Auto", "SVD-XT when its weights are found locally, else the flow engine"),
-            ("svd", "SVD-XT", "The video diffusion model (downloads the weights when online access allows)"),
-            ("flow", "Flow", "Optical flow between the keyframes: no model weights, fast on a CPU"),
-        ),
-        default="auto",
+        name="Engine", description="The engine of every job whose panel leaves the Engine to the preferences",
+        items=ENGINE_ITEMS, default="auto",
     )
     model: StringProperty(
         name="Model", description="Hugging Face id or local diffusers folder", default=DEFAULT_MODEL_ID

@@ -5,7 +5,8 @@ import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from .core.states import EnvState, JobState, ModelState, ShotStatus, WorkerState, enum_items
-from .mpd_backend.contract.sampler_table import DEFAULT_SAMPLER, SAMPLER_TABLE
+from .core.takes import MAX_VARIANTS
+from .mpd_backend.contract.sampler_table import DEFAULT_SAMPLER, SAMPLER_TABLE, sampler_info
 
 SOURCES = (
     ("SCENE", "3D Scene", "Render the keys with the scene camera and render settings: every key of the active object "
@@ -15,6 +16,28 @@ SOURCES = (
     ("FILES", "Image Files", "Two image files, placed at frames A and B"),
 )
 SAMPLER_ITEMS = tuple((info.name, info.label, info.describe()) for info in SAMPLER_TABLE)  # the contract's table
+ENGINE_ITEMS = (  # the preferences' Engine; the panel's adds "the preferences' one"
+    ("auto", "Auto", "SVD-XT when its weights are found locally, else the flow engine"),
+    ("svd", "SVD-XT", "The video diffusion model (downloads the weights when online access allows)"),
+    ("flow", "Flow", "Optical flow between the keyframes: no model weights, fast on a CPU; ignores sampler, seed and steps"),
+)
+FROM_PREFERENCES = "PREFERENCES"
+MOTION_NAMES = ("motion_bucket_id", "noise_aug_strength", "fps")
+
+
+def reset_motion(settings) -> None:
+    """The motion settings back to the chosen sampler's defaults."""
+    for name, value in sampler_info(settings.sampler).motion_defaults().items():
+        setattr(settings, name, value)
+
+
+def _motion_follows_sampler(settings, _context) -> None:
+    if not settings.custom_motion:  # the values are the sampler's until the user takes them over
+        reset_motion(settings)
+
+
+def _custom_motion_starts_from_defaults(settings, _context) -> None:
+    reset_motion(settings)  # turned on: from the chosen sampler's values, whatever an older file held
 
 
 class MPD_PG_settings(bpy.types.PropertyGroup):
@@ -30,8 +53,32 @@ class MPD_PG_settings(bpy.types.PropertyGroup):
     start_image: StringProperty(name="Start Image", subtype="FILE_PATH")
     end_image: StringProperty(name="End Image", subtype="FILE_PATH")
     shot_name: StringProperty(name="Shot", description="Names the strip and the job folder; empty: from the frames")
-    sampler: EnumProperty(name="Sampler", items=SAMPLER_ITEMS, default=DEFAULT_SAMPLER)
-    seed: IntProperty(name="Seed", default=0, min=0)
+    engine: EnumProperty(
+        name="Engine",
+        items=((FROM_PREFERENCES, "From Preferences", "The Engine set in the add-on's preferences"), *ENGINE_ITEMS),
+        default=FROM_PREFERENCES,
+    )
+    sampler: EnumProperty(name="Sampler", items=SAMPLER_ITEMS, default=DEFAULT_SAMPLER, update=_motion_follows_sampler)
+    seed: IntProperty(name="Seed", description="The first take's seed; further takes use the next seeds", default=0, min=0)
+    random_seed: BoolProperty(name="Random Seed", description="Draw a new seed for every take (recorded on its strip)")
+    variants: IntProperty(
+        name="Variants",
+        description="Takes to make with different seeds, from one capture of the keys: strips of one span, the newest "
+                    "playing (Next Take, Keep This Take)",
+        default=1, min=1, max=MAX_VARIANTS,
+    )
+    custom_motion: BoolProperty(
+        name="Custom Motion",
+        description="Set SVD's motion conditioning yourself; off: the sampler's defaults",
+        update=_custom_motion_starts_from_defaults,
+    )
+    motion_bucket_id: IntProperty(name="Motion Amount", description="SVD's motion bucket: more motion higher",
+                                  default=127, min=0, max=255)
+    noise_aug_strength: FloatProperty(
+        name="Noise Augmentation", description="Noise added to the keys' conditioning: higher strays further from them",
+        default=0.02, min=0.0, max=1.0, precision=3, step=1,
+    )
+    fps: IntProperty(name="FPS Conditioning", description="The frame rate SVD is told the clip has", default=9, min=1, max=60)
     steps: IntProperty(name="Steps", description="Denoising steps; 0: the sampler's default", default=0, min=0, max=200)
     width: IntProperty(name="Width", description="Generation width, multiple of 64; 0: near 1024 at the frame's aspect", default=0, min=0, step=64)
     height: IntProperty(name="Height", description="Generation height, multiple of 64; 0: near 576 at the frame's aspect", default=0, min=0, step=64)

@@ -1,5 +1,5 @@
 """A complete job folder as an image-sequence strip on the sequencer's timeline, placed and
-recorded from its manifest alone."""
+recorded from its manifest alone; the takes of a shot (``core.takes``), one of them playing."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import compat
 from .core.shots import first_free_channel
+from .core.takes import group_colour
 from .core.user_error import UserError
 from .mpd_backend.contract.job_folder import read_manifest
 
@@ -34,9 +35,10 @@ def job_strip(scene, job_folder: str):
     return next((s for s in compat.top_strips(editor) if s.get(RECORD_KEY, {}).get("job") == job_folder), None)
 
 
-def import_job_strip(scene, manifest_path: Path):
+def import_job_strip(scene, manifest_path: Path, take_group: str = "", take: int = 0):
     """A new image strip of a complete job's frames, from its first key's frame, on the first free
-    channel. Only a complete job (manifest present, every frame on disk) is imported."""
+    channel; the active strip, and the one take of ``take_group`` that plays. Only a complete job
+    (manifest present, every frame on disk) is imported."""
     folder = Path(manifest_path).parent
     manifest = read_manifest(folder)
     if not manifest or not manifest.get("complete"):
@@ -54,4 +56,64 @@ def import_job_strip(scene, manifest_path: Path):
     for frame in frames[1:]:
         strip.elements.append(frame.name)
     strip[RECORD_KEY] = record
+    if take_group:
+        mark_take(strip, take_group, take)
+        show_take(scene, strip)  # and makes it the active strip
+    else:
+        editor.active_strip = strip
     return strip
+
+
+def active_inbetween(context):
+    """The sequencer's active strip when this add-on made it (the 3D view's panel acts on it too), else None."""
+    editor = compat.sequence_editor(compat.sequencer_scene(context), create=False)
+    strip = editor.active_strip if editor else None
+    return strip if record_of(strip) else None
+
+
+def poll_active_inbetween(operator, context) -> bool:
+    """An operator's poll that needs an active inbetween strip, with the reason when there is none."""
+    if active_inbetween(context) is None:
+        operator.poll_message_set("Make an inbetween strip the active strip in the sequencer (one this add-on imported)")
+        return False
+    return True
+
+
+def record_of(strip) -> dict | None:
+    """The strip's record as a plain dict (None for a strip this add-on did not make)."""
+    record = strip.get(RECORD_KEY) if strip is not None else None
+    return record.to_dict() if hasattr(record, "to_dict") else record
+
+
+def mark_take(strip, group: str, take: int) -> None:
+    """``strip`` becomes take ``take`` of the set ``group``: its record, name and colour say so."""
+    record = strip[RECORD_KEY]
+    record["take_group"], record["take"] = group, take
+    strip.name = f"Inbetween {record.get('shot', '')} take {take}"
+    strip.color_tag = group_colour(group)
+
+
+def take_strips(scene, group: str) -> list:
+    """The strips of a take set, by take number."""
+    editor = compat.sequence_editor(scene, create=False)
+    found = [s for s in compat.top_strips(editor) if s.get(RECORD_KEY, {}).get("take_group") == group] if editor else []
+    return sorted(found, key=lambda s: s[RECORD_KEY].get("take", 0))
+
+
+def show_take(scene, strip) -> None:
+    """``strip`` plays (unmuted, active, selected); every other take of its set is muted."""
+    for other in take_strips(scene, strip[RECORD_KEY]["take_group"]):
+        other.mute = other != strip
+        other.select = other == strip
+    compat.sequence_editor(scene).active_strip = strip
+
+
+def keep_take(scene, strip) -> int:
+    """Remove every other take of ``strip``'s set from the timeline (their job folders stay); the
+    number removed."""
+    others = [s for s in take_strips(scene, strip[RECORD_KEY]["take_group"]) if s != strip]
+    strips = compat.top_strips(compat.sequence_editor(scene))
+    for other in others:
+        strips.remove(other)
+    strip.mute = False
+    return len(others)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..mpd_backend.contract.pricing import format_duration
 from ..mpd_backend.contract.protocol import DoneEvent, ErrorCode, ErrorEvent, Event, LogEvent, PreviewEvent, ProgressEvent, ReadyEvent
-from .shots import Shot, summary
+from .shots import Shot, are_takes, summary
 from .states import JobState, ShotStatus
 
 WORKING_PHASES = ("denoise", "interpolate")  # the phases whose steps are the progress bar
@@ -65,7 +65,12 @@ class GenerationQueue:
     snapshot: Snapshot = field(default_factory=Snapshot)
 
     def __post_init__(self):
-        start = f"Batch of {len(self.shots)} shots: starting" if len(self.shots) > 1 else f"Starting {self.shots[0].name}"
+        if are_takes(self.shots):
+            start = f"{len(self.shots)} takes of {self.shots[0].name}: starting"
+        elif len(self.shots) > 1:
+            start = f"Batch of {len(self.shots)} shots: starting"
+        else:
+            start = f"Starting {self.shots[0].label}"
         self._show(message=start)
 
     # Jobs and events ------------------------------------------------------------------------
@@ -134,7 +139,7 @@ class GenerationQueue:
         elif event.phase in WORKING_PHASES:
             finished = sum(s.status.finished for s in self.shots)
             self._show(phase=event.phase, progress=min(1.0, (finished + event.fraction) / len(self.shots)),
-                       message=f"Shot {self.shots.index(shot) + 1}/{len(self.shots)}, {shot.name}: {event.phase} {event.step}/{event.total}")
+                       message=f"Shot {self.shots.index(shot) + 1}/{len(self.shots)}, {shot.label}: {event.phase} {event.step}/{event.total}")
         else:
             self._show(phase=event.phase)
 
@@ -187,7 +192,8 @@ class GenerationQueue:
 
     def _final_message(self, stopped_without_a_word: str) -> tuple[str, str]:
         if len(self.shots) > 1:
-            return f"Batch {'cancelled' if self.cancelled else 'finished'}: {summary(self.shots)}", ""
+            kind = "Takes" if are_takes(self.shots) else "Batch"
+            return f"{kind} {'cancelled' if self.cancelled else 'finished'}: {summary(self.shots)}", ""
         (shot,) = self.shots
         if self.cancelled:
             return "Cancelled: nothing was imported.", ""
@@ -200,7 +206,7 @@ class GenerationQueue:
             return f"The backend stopped without finishing: {stopped_without_a_word}", ""
         frames = self.frames.get(0, 0)
         if shot.status == ShotStatus.REUSED and not self.snapshot.strip_name:
-            return f"{shot.name}: reused the earlier result ({frames} frames), already on the timeline.", ""
+            return f"{shot.label}: reused the earlier result ({frames} frames), already on the timeline.", ""
         notes = f" Note: {'; '.join(self.notes)}." if self.notes else ""
         return f"{self.snapshot.strip_name}: {frames} frames imported.{notes}", ""
 
@@ -212,5 +218,5 @@ class GenerationQueue:
         return ids
 
     def _show(self, **changes) -> None:
-        lines = tuple(ShotLine(s.name, f"{s.frame_a}-{s.frame_b}", s.status, s.reason) for s in self.shots) if len(self.shots) > 1 else ()
+        lines = tuple(ShotLine(s.label, f"{s.frame_a}-{s.frame_b}", s.status, s.reason) for s in self.shots) if len(self.shots) > 1 else ()
         self.snapshot = replace(self.snapshot, shots=lines, **changes)

@@ -36,10 +36,12 @@ def free_memory_gib(report: dict, device: str) -> float | None:
 
 
 def job_cost(model: str, device: str, dtype: str, low_vram: bool, report_json: str, sampler: str, steps: int,
-             width: int, height: int, key_frames: list[int] = (), warm: bool = False, capture_s: float = 0.0) -> JobCost:
+             width: int, height: int, key_frames: list[int] = (), warm: bool = False, capture_s: float = 0.0,
+             takes: int = 1) -> JobCost:
     """The estimate for these settings; ``steps``, ``width``, ``height`` 0 mean the defaults;
     ``key_frames``: a chain's keys, priced as its windows; ``warm``: the worker has the model
-    loaded (no start, no load); ``capture_s``: the keys' render, when it is known."""
+    loaded (no start, no load); ``capture_s``: the keys' render, when it is known; ``takes``: jobs
+    of the same shot on one worker (one capture, one load, every take's denoising, decode and writing)."""
     try:
         report = json.loads(report_json) if report_json else {}
     except ValueError:
@@ -53,7 +55,9 @@ def job_cost(model: str, device: str, dtype: str, low_vram: bool, report_json: s
                                 key_frames=list(key_frames), cold=not warm)
     except (KeyError, ValueError) as exc:
         return JobCost(f"No estimate: {exc}", calibrated=True)
-    if capture_s:
-        estimate["parts"]["capture"] = capture_s
-        estimate["seconds"] += capture_s
-    return JobCost(format_estimate(estimate), memory_warning(estimate, free_memory_gib(report, device), offload), calibrated=True)
+    for part in ("denoise", "decode", "write"):
+        estimate["parts"][part] *= takes
+    estimate["parts"]["capture"] = capture_s
+    estimate["seconds"] = sum(estimate["parts"].values())
+    text = (f"{takes} takes: " if takes > 1 else "") + format_estimate(estimate)
+    return JobCost(text, memory_warning(estimate, free_memory_gib(report, device), offload), calibrated=True)

@@ -31,6 +31,14 @@ class Shot:
     reason: str = ""
     job: str = ""  # the job folder
     between: list[tuple[int, str]] = field(default_factory=list)  # a chain's inner keys: (frame, image)
+    seed: int | None = None  # this shot's own seed (a take's), else the job options'
+    take: int = 0  # its number in a take set (``core.takes``); 0: not a take
+    take_group: str = ""
+
+    @property
+    def label(self) -> str:
+        """The shot's name, with its take: what the panel lists and the job folder is named after."""
+        return f"{self.name} take {self.take}" if self.take else self.name
 
     @property
     def key_frames(self) -> list[int]:
@@ -136,15 +144,21 @@ def keyframe_frames(shots: list[Shot]) -> list[int]:
     return sorted({f for s in shots if s.status == ShotStatus.QUEUED for f in s.key_frames})
 
 
+def are_takes(shots: list[Shot]) -> bool:
+    """Several shots that are all takes (one shot run with several seeds), not a batch."""
+    return len(shots) > 1 and all(s.take for s in shots)
+
+
 def summary(shots: list[Shot]) -> str:
     count = {status: sum(s.status == status for s in shots) for status in ShotStatus}
-    text = f"{len(shots)} shots: {count[ShotStatus.DONE] + count[ShotStatus.REUSED]} done"
+    noun = "takes" if are_takes(shots) else "shots"
+    text = f"{len(shots)} {noun}: {count[ShotStatus.DONE] + count[ShotStatus.REUSED]} done"
     if count[ShotStatus.REUSED]:
         text += f" ({count[ShotStatus.REUSED]} reused)"
     text += f", {count[ShotStatus.FAILED]} failed, {count[ShotStatus.SKIPPED]} skipped"
     if count[ShotStatus.CANCELLED]:
         text += f", {count[ShotStatus.CANCELLED]} cancelled"
-    failed = [f"{s.name}: {s.reason}" for s in shots if s.status == ShotStatus.FAILED]
+    failed = [f"{s.label}: {s.reason}" for s in shots if s.status == ShotStatus.FAILED]
     return text + (". Failed: " + "; ".join(failed) if failed else "")
 
 
@@ -184,6 +198,8 @@ def earlier_jobs(root: Path, shot_name: str) -> list[str]:
 def shot_request(shot: Shot, options: dict, source: str, reuse: list[str]) -> JobRequest:
     """The job request of a shot: its keys at their timeline frames, and the job options."""
     keys = (Key(shot.frame_a, shot.start_image), *(Key(f, image) for f, image in shot.between), Key(shot.frame_b, shot.end_image))
+    if shot.seed is not None:
+        options = {**options, "seed": shot.seed}
     request = JobRequest(keys=keys, reuse=tuple(reuse), shot=shot.name, source=source, **options)
     with backend_errors_as_user_errors():
         validate(request)
@@ -195,7 +211,7 @@ def write_shot_job(root: Path, shot: Shot, options: dict, source: str, resume: b
     ``job.json`` path. ``resume``: earlier job folders of the shot are offered for reuse."""
     reuse = earlier_jobs(root, shot.name) if resume else []
     request = shot_request(shot, options, source, reuse)
-    folder = new_job_folder(root, shot.name)
+    folder = new_job_folder(root, shot.label)
     try:
         folder.mkdir(parents=True)
         path = write_request(folder, request)

@@ -4,6 +4,7 @@ import bpy
 
 from .. import compat, generation
 from ..core.shots import Shot, chain_shot, check_gap
+from ..core.takes import plan_takes
 from ..core.user_error import reports_user_errors
 from ..keyframes import file_keyframes, scene_chain_frames, strip_keyframes
 
@@ -46,8 +47,14 @@ class MPD_OT_generate(bpy.types.Operator):
 
     @reports_user_errors(also=generation.show_failure)
     def execute(self, context):
+        settings = context.scene.mpd_inbetween
         shot, frames = shot_from_settings(context)
-        generation.start(context, [shot], context.scene.mpd_inbetween.source, frames)
+        shots, note = plan_takes(shot, settings.variants, generation.engine_in_use(context),
+                                 None if settings.random_seed else settings.seed, consecutive=not settings.random_seed)
+        generation.start(context, shots, settings.source, frames, note=note)
         keys = f", its {len(frames)} keys rendering in the background" if generation.busy() and frames else ""
-        self.report({"INFO"}, f"Generating {shot.frame_b - shot.frame_a + 1} frames for {shot.name}{keys}")
+        takes = f" ({len(shots)} takes)" if len(shots) > 1 else ""
+        self.report({"INFO"}, f"Generating {shot.frame_b - shot.frame_a + 1} frames for {shot.name}{takes}{keys}")
+        if note:
+            self.report({"WARNING"}, note)  # and again with the result
         return {"FINISHED"}

@@ -58,12 +58,46 @@ def draw_inbetween_panel(layout, context):
 
     col = layout.column()
     col.prop(settings, "shot_name")
+    col.prop(settings, "engine")
+    draw_engine_settings(layout, context)
+    draw_job(layout, context)
+
+
+def draw_engine_settings(layout, context) -> None:
+    """What the engine in use reads: SVD's sampler, seed, takes, motion and size; nothing for Flow."""
+    from ..generation import engine_in_use
+
+    settings = context.scene.mpd_inbetween
+    if engine_in_use(context) != "svd":
+        layout.label(text="Flow engine: no sampler, seed or steps to set", icon="INFO")
+        return
+    col = layout.column()
     col.prop(settings, "sampler")
-    col.prop(settings, "seed")
+    row = col.row(align=True)
+    row.active = not settings.random_seed
+    row.prop(settings, "seed")
+    col.prop(settings, "random_seed")
     col.prop(settings, "steps")
+    col.prop(settings, "variants")
+    draw_motion(layout.column(), settings)
     draw_size(layout.column(), context)
 
-    draw_job(layout, context)
+
+def draw_motion(col, settings) -> None:
+    """SVD's motion conditioning: the sampler's defaults until Custom Motion, then a reset to them."""
+    from ..mpd_backend.contract.sampler_table import sampler_info
+
+    col.prop(settings, "custom_motion")
+    if not settings.custom_motion:
+        defaults = sampler_info(settings.sampler).motion_defaults()
+        col.label(text=f"Motion {defaults['motion_bucket_id']}, noise {defaults['noise_aug_strength']:g}, "
+                       f"{defaults['fps']} fps (the sampler's)", icon="BLANK1")
+        return
+    sub = col.column(align=True)
+    sub.prop(settings, "motion_bucket_id")
+    sub.prop(settings, "noise_aug_strength")
+    sub.prop(settings, "fps")
+    col.operator("mpd.motion_reset", text="Reset to the Sampler's Defaults", icon="LOOP_BACK")
 
 
 def draw_setup_needed(layout, context) -> None:
@@ -131,7 +165,7 @@ def draw_job(layout, context):
         return
     draw_cost(layout, context)
     layout.operator("mpd.generate", text="Generate Inbetweens", icon="RENDER_ANIMATION")
-    layout.operator("mpd.rerun", text="Re-run Active Strip", icon="FILE_REFRESH")
+    draw_active_strip(layout, context)
     settings = context.scene.mpd_inbetween
     layout.operator("mpd.generate_markers", text="Generate over Markers", icon="MARKER_HLT").per_shot = settings.markers_per_shot
     layout.prop(settings, "markers_per_shot")
@@ -144,11 +178,50 @@ def draw_job(layout, context):
         if state.hint:
             draw_wrapped(box, context, state.hint)
         if state.folder:
-            box.operator("wm.path_open", text="Open Folder", icon="FILE_FOLDER").filepath = state.folder
+            row = box.row(align=True)
+            row.operator("wm.path_open", text="Open Folder", icon="FILE_FOLDER").filepath = state.folder
+            draw_contact_sheet(row, state.folder)
         if state.log:
             box.label(text=f"Worker log: {state.log}", icon="TEXT")
     draw_shots(layout, state)
     draw_worker(layout, context.window_manager.mpd_worker)
+
+
+def draw_active_strip(layout, context) -> None:
+    """The active inbetween strip (the newest take once a job lands): its takes, a re-run, and its
+    frames in the 3D view, in a movie, on a contact sheet."""
+    from ..strips import active_inbetween, record_of, take_strips
+
+    strip = active_inbetween(context)
+    box = layout.box()
+    if strip is None:
+        box.label(text="No inbetween strip is active", icon="SEQUENCE")
+        return
+    record = record_of(strip)
+    takes = take_strips(strip.id_data, record["take_group"]) if record.get("take_group") else [strip]
+    box.label(text=f"{strip.name} ({takes.index(strip) + 1 if strip in takes else 1} of {len(takes)})", icon="SEQUENCE")
+    row = box.row(align=True)
+    row.operator("mpd.take_step", text="Previous Take", icon="TRIA_LEFT").step = -1
+    row.operator("mpd.take_step", text="Next Take", icon="TRIA_RIGHT").step = 1
+    box.operator("mpd.take_keep", icon="CHECKMARK")
+    row = box.row(align=True)
+    row.operator("mpd.rerun", text="Re-run", icon="FILE_REFRESH").new_seed = False
+    row.operator("mpd.rerun", text="Re-run with New Seed", icon="FILE_REFRESH").new_seed = True
+    row = box.row(align=True)
+    row.operator("mpd.camera_background", text="Camera Background", icon="OUTLINER_OB_CAMERA")
+    row.operator("mpd.export_movie", text="Export Movie", icon="FILE_MOVIE")
+    draw_contact_sheet(box, record["job"])
+
+
+def draw_contact_sheet(layout, folder: str) -> None:
+    """The job's contact sheet (every frame, keys marked), opened in the system's image viewer."""
+    from pathlib import Path
+
+    from ..mpd_backend.contract.job_folder import CONTACT_SHEET
+
+    sheet = Path(folder) / CONTACT_SHEET
+    if sheet.is_file():
+        layout.operator("wm.path_open", text="Contact Sheet", icon="IMAGE_DATA").filepath = str(sheet)
 
 
 def draw_live_preview(layout, state):
@@ -168,16 +241,16 @@ def draw_cost(layout, context):
     worker is not up with them, the denoising, the decode and the writing."""
     from .. import capture, generation, preferences
     from ..core.job_cost import job_cost
-    from ..mpd_backend.contract.model_folder import model_presence
 
-    prefs = preferences.get(context)
-    if prefs.engine == "flow" or (prefs.engine == "auto" and not model_presence(prefs.model_argument()).found):
+    if generation.engine_in_use(context) != "svd":
         return  # the flow engine runs: seconds, nothing to price
+    prefs = preferences.get(context)
     settings, env = context.scene.mpd_inbetween, context.window_manager.mpd_env
     keys = priced_key_frames(context)
     to_render, capture_s = capture.keys_to_render(context.scene, keys) if settings.source == "SCENE" and keys else (0, 0.0)
     cost = job_cost(prefs.model_argument(), prefs.device, prefs.dtype, prefs.low_vram, env.report, settings.sampler,
-                    settings.steps, settings.width, settings.height, keys, generation.worker_is_warm(context), capture_s or 0.0)
+                    settings.steps, settings.width, settings.height, keys, generation.worker_is_warm(context), capture_s or 0.0,
+                    settings.variants)
     unknown = f" + rendering {to_render} keys" if to_render and capture_s is None and cost.calibrated else ""
     row = layout.row()
     row.label(text=cost.text + unknown, icon="TIME")

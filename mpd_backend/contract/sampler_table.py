@@ -1,6 +1,6 @@
 """The samplers as everything but the sampling code knows them: name, label, whether they take a
-chain of keys and whether they run two paths in parallel, their default steps and their UNet calls
-per step count. Standard library only: the add-on's properties and panels, the pricing and the
+chain of keys and whether they run two paths in parallel, their default steps, fps conditioning and
+UNet calls per step count, and SVD's motion defaults. Standard library only: the add-on's properties and panels, the pricing and the
 job's validation all take theirs from this table, and ``tests/backend/test_pipeline.py`` checks
 it against the samplers themselves (``svd/samplers.py``) and the UNet calls they really make.
 
@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# SVD's micro-conditioning defaults, shared by every sampler (fps differs: ``SamplerInfo.default_fps``)
+DEFAULT_MOTION_BUCKET_ID = 127
+DEFAULT_NOISE_AUG_STRENGTH = 0.02
 
 def trf_step_ids(num_steps: int, jump_length: int = 5, jump_n_sample: int = 2, repeat_step_ratio: float = 0.8) -> list[int]:
     """TRF's official index walk, as schedule indices (0 = noisiest); a drop marks an undo (a
@@ -63,6 +66,11 @@ class SamplerInfo:
     parallel_paths: bool  # both paths of a step on the same latents: one UNet batch of two pairs
     default_steps: int
     unet_calls: Callable[[int], int]  # evaluations of D for a step count, at the default parameters
+    default_fps: int = 7  # SVD's fps conditioning
+
+    def motion_defaults(self) -> dict:
+        """The job request's motion fields as this sampler leaves them: what the panel shows and resets to."""
+        return {"motion_bucket_id": DEFAULT_MOTION_BUCKET_ID, "noise_aug_strength": DEFAULT_NOISE_AUG_STRENGTH, "fps": self.default_fps}
 
     def describe(self) -> str:
         """The tooltip: the summary and the cost at the default steps."""
@@ -70,9 +78,11 @@ class SamplerInfo:
 
 
 SAMPLER_TABLE = (  # in the panel's order, the default first
-    SamplerInfo("mpd", "MPD", "Motion Prior Distillation with ViBiD, the default", True, False, 25, mpd_unet_calls),
+    SamplerInfo("mpd", "MPD", "Motion Prior Distillation with ViBiD, the default", True, False, 25, mpd_unet_calls,
+                default_fps=9),  # the official fps_id 8
     SamplerInfo("vibid", "ViBiD", "ViBiDSampler: bidirectional sampling", True, False, 25, lambda n: 2 * n),
-    SamplerInfo("mpd-trf", "MPD + Fusion", "Motion Prior Distillation with parallel fusion", False, True, 25, mpd_trf_unet_calls),
+    SamplerInfo("mpd-trf", "MPD + Fusion", "Motion Prior Distillation with parallel fusion", False, True, 25, mpd_trf_unet_calls,
+                default_fps=9),
     SamplerInfo("trf", "TRF", "Time Reversal Fusion", False, True, 50, lambda n: 2 * trf_denoising_steps(trf_step_ids(n))),
     SamplerInfo("forward", "Forward Only", "Plain SVD from the start keyframe; ignores the end keyframe", False, False, 25, lambda n: n),
 )

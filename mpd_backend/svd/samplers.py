@@ -38,6 +38,8 @@ import torch
 
 from ..contract.sampler_table import (
     CHAIN_SAMPLERS,
+    DEFAULT_MOTION_BUCKET_ID,
+    DEFAULT_NOISE_AUG_STRENGTH,
     is_early_step,
     mpd_trf_unet_calls,
     mpd_unet_calls,
@@ -301,12 +303,12 @@ class Sampler:
     job resolution use them wherever a caller gives None."""
 
     name: ClassVar[str]
-    default_steps: ClassVar[int]  # from the sampler table, as are the next two
+    default_steps: ClassVar[int]  # from the sampler table, as are the next two and default_fps
     takes_chains: ClassVar[bool]  # pins keys inside the window (chains.md section 1)
     parallel_paths: ClassVar[bool]  # both paths of a step on the same x: ``denoise.pair`` may batch them
-    default_fps: ClassVar[int] = 7
-    default_motion_bucket_id: ClassVar[int] = 127
-    default_noise_aug_strength: ClassVar[float] = 0.02
+    default_fps: ClassVar[int]  # from the sampler table
+    default_motion_bucket_id: ClassVar[int] = DEFAULT_MOTION_BUCKET_ID
+    default_noise_aug_strength: ClassVar[float] = DEFAULT_NOISE_AUG_STRENGTH
     default_decode_chunk_size: ClassVar[int | None] = 4  # None: all frames at once
     uses_end_keyframe: ClassVar[bool] = True
     uses_keyframe_targets: ClassVar[bool] = True  # needs z_start / z_end for DDS or MPD
@@ -316,6 +318,7 @@ class Sampler:
         super().__init_subclass__(**kwargs)
         info = sampler_info(cls.name)
         cls.default_steps, cls.takes_chains, cls.parallel_paths = info.default_steps, info.takes_chains, info.parallel_paths
+        cls.default_fps = info.default_fps
 
     def sample(self, denoise, x, sigmas, *, z_start, z_end, noise_like, z_inner=None, callback=None):
         """``z_inner``: the inner keys of a chain, {window frame: latent}; only where ``takes_chains``."""
@@ -378,7 +381,6 @@ class MPD(Sampler):
     gamma: fraction of steps that start with ``iterations`` MPD blocks."""
 
     name: ClassVar[str] = "mpd"
-    default_fps: ClassVar[int] = 9  # the official fps_id 8
     gamma: float = 0.2
     iterations: int = 3
 

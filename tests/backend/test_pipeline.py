@@ -96,11 +96,14 @@ def test_the_sampler_table_is_the_samplers():
     assert set(SAMPLER_NAMES) == {"forward", "trf", "vibid", "mpd", "mpd-trf"}
     assert {info.name: info.default_steps for info in SAMPLER_TABLE} == {"forward": 25, "trf": 50, "vibid": 25, "mpd": 25, "mpd-trf": 25}
     assert [info.unet_calls(info.default_steps) for info in SAMPLER_TABLE] == [65, 50, 185, 110, 25]  # the spec's counts
+    assert {info.name: info.default_fps for info in SAMPLER_TABLE} == {"forward": 7, "trf": 7, "vibid": 7, "mpd": 9, "mpd-trf": 9}
     x, z = torch.zeros(1, 6, 4, 2, 2), torch.zeros(1, 4, 2, 2)
     constant = lambda x_, i, key: (torch.zeros_like(x_), torch.ones_like(x_))
     for info in SAMPLER_TABLE:
         sampler = get_sampler(info.name)
         assert [sampler.unet_calls(n) for n in range(1, 101)] == [info.unet_calls(n) for n in range(1, 101)]
+        assert info.motion_defaults() == {"motion_bucket_id": sampler.default_motion_bucket_id,
+                                          "noise_aug_strength": sampler.default_noise_aug_strength, "fps": sampler.default_fps}
         assert info.label and str(info.unet_calls(info.default_steps)) in info.describe()
         run = functools.partial(sampler.sample, constant, x, torch.tensor([2.0, 1.0, 0.0]), z_start=z, z_end=z,
                                 noise_like=torch.zeros_like, z_inner={2: z})

@@ -79,3 +79,23 @@ def test_job_estimate_check_dry_run_prices_and_times_a_generate_process(tmp_path
     run_tool("bench_job_estimate", "--model", tiny_model_dir, "--sizes", "64x64", "--steps", "2", "--frames", "5",
              "--calibration-size", "64x64x4", "--dtype", "float32", "--out", out)
     assert re.search(r"^\| 64x64 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [+-]\d+ % \|$", out.read_text(), re.M)
+
+
+def test_take_sheet_stacks_the_takes_with_what_each_records(tmp_path, tiny_model_dir, keyframe_files):
+    from PIL import Image
+
+    from .conftest import run_backend
+
+    jobs = []
+    for seed in (3, 4):
+        jobs.append(tmp_path / f"take {seed}")
+        result = run_backend("generate", "--start", keyframe_files[0], "--end", keyframe_files[1], "--out", jobs[-1],
+                             "--model", tiny_model_dir, "--offline", "--steps", "2", "--width", "64", "--height", "64",
+                             "--frames", "5", "--seed", str(seed))
+        assert result.returncode == 0, result.stderr
+    out = tmp_path / "takes.png"
+    assert "2 takes" in run_tool("take_sheet", out, *jobs)
+    sheet = Image.open(out)
+    assert sheet.width == 5 * 64 and sheet.height == 2 * (64 + 2 * 16)  # a row of five frames per take, captioned
+    result = subprocess.run([sys.executable, "-m", "tools.take_sheet", out, *jobs], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode != 0 and "not overwritten" in result.stderr

@@ -33,6 +33,8 @@ def test_calibrate_then_the_panel_prices_the_settings(scene, prefs):
     scene.mpd_inbetween.sampler = "mpd-trf"  # 185 UNet calls against mpd's 65: a longer estimate
     labels, _ = panel_labels(bpy.context)
     assert labels[0] != small
+    settings.variants = 3  # three takes: one load, three times the rest
+    assert panel_labels(bpy.context)[0][0].startswith("3 takes: about ")
 
 
 def test_a_running_job_shows_its_live_preview_and_time_to_go(scene, prefs, tmp_path):

@@ -132,3 +132,30 @@ def test_a_missing_property_fails_the_draw(states):
         layout.operator("mpd.no_such_operator")
     with pytest.raises(AssertionError, match="unknown icon"):
         layout.label(text="x", icon="NO_SUCH_ICON")
+
+
+def test_the_panel_shows_what_the_engine_reads_and_the_active_strips_actions(states, tmp_path):
+    settings = states[0]
+    settings.engine = "svd"
+    props = {c[1] for c in draw_all(bpy.context) if c[0] == "prop"}
+    assert {"sampler", "seed", "random_seed", "steps", "variants", "custom_motion", "width"} <= props
+    assert "motion_bucket_id" not in props  # the sampler's defaults, as a line
+    settings.custom_motion = True
+    calls = draw_all(bpy.context)
+    assert {("prop", "motion_bucket_id"), ("prop", "noise_aug_strength"), ("prop", "fps"), ("operator", "mpd.motion_reset")} <= set(calls)
+    settings.engine = "flow"
+    props = {c[1] for c in draw_all(bpy.context) if c[0] == "prop"}
+    assert "engine" in props and not props & {"sampler", "seed", "steps", "variants", "custom_motion", "width"}
+
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "contact_sheet.png").write_bytes(b"png")
+    editor = bpy.context.scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    strip = strips.new_effect(name="Inbetween S", type="COLOR", channel=1, frame_start=1,
+                              **({"length": 5} if bpy.app.version >= (5, 0, 0) else {"frame_end": 6}))
+    strip["mpd_inbetween"] = {"job": str(job), "shot": "S", "take_group": "abc", "take": 2}
+    editor.active_strip = strip
+    operators = {c[1] for c in draw_all(bpy.context) if c[0] == "operator"}
+    assert {"mpd.take_step", "mpd.take_keep", "mpd.rerun", "mpd.camera_background", "mpd.export_movie", "wm.path_open"} <= operators
+    assert ("label", "Inbetween S (1 of 1)") in draw_all(bpy.context)
