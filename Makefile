@@ -93,12 +93,13 @@ $(TINY_MODEL)/model_index.json: $(BACKEND)/.installed mpd_testing/tiny.py
 
 # torch first and alone: a CPU wheel of exactly the pinned version is served locally; an unpinned
 # or newer torch pulls several GB of CUDA packages.
-$(BACKEND)/.installed: requirements/torch-cpu.txt requirements/backend.txt requirements/test.txt requirements/bench.txt
+$(BACKEND)/.installed: requirements/torch-cpu.txt requirements/backend.txt requirements/no-deps.txt requirements/test.txt requirements/bench.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is needed)"; exit 1; }
 	$(PYTHON) -m venv $(BACKEND)
 	$(BACKEND)/bin/python -m pip install -q --upgrade pip
 	$(BACKEND)/bin/python -m pip install -q -r requirements/torch-cpu.txt
 	$(BACKEND)/bin/python -m pip install -q -r requirements/backend.txt -r requirements/test.txt -r requirements/bench.txt
+	$(BACKEND)/bin/python -m pip install -q --no-deps -r requirements/no-deps.txt
 	touch $@
 
 $(BLENDER50)/.installed: requirements/blender-5.0.txt

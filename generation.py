@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -82,12 +83,16 @@ def job_engine(settings, prefs) -> str:
 
 
 def engine_in_use(context) -> str:
-    """The engine a job will run on: "auto" settled as the backend will (svd when its weights are found)."""
+    """The engine a job will run on: "auto" settled as the backend will (svd when its weights are
+    found, else rife unless the doctor said it cannot run, else flow)."""
     prefs = preferences.get(context)
     engine = job_engine(context.scene.mpd_inbetween, prefs)
-    if engine == "auto":
-        return "svd" if model_presence(prefs.model_argument()).found else "flow"
-    return engine
+    if engine != "auto":
+        return engine
+    if model_presence(prefs.model_argument()).found:
+        return "svd"
+    report = context.window_manager.mpd_env.report
+    return "rife" if not report or json.loads(report).get("rife", {}).get("available", True) else "flow"
 
 
 def job_options(settings, prefs) -> dict:
@@ -102,6 +107,7 @@ def job_options(settings, prefs) -> dict:
         "width": settings.width or None,
         "height": settings.height or None,
         **motion,  # None: the sampler's defaults
+        "rife_scale": None if settings.rife_scale == "AUTO" else float(settings.rife_scale),
         "model": prefs.model_argument(),
         "device": prefs.device,
         "dtype": prefs.dtype,

@@ -17,9 +17,17 @@ SOURCES = (
 )
 SAMPLER_ITEMS = tuple((info.name, info.label, info.describe()) for info in SAMPLER_TABLE)  # the contract's table
 ENGINE_ITEMS = (  # the preferences' Engine; the panel's adds "the preferences' one"
-    ("auto", "Auto", "SVD-XT when its weights are found locally, else the flow engine"),
+    ("auto", "Auto", "SVD-XT when its weights are found locally, else RIFE, else the flow engine"),
     ("svd", "SVD-XT", "The video diffusion model (downloads the weights when online access allows)"),
+    ("rife", "RIFE", "RIFE v4, a learned frame interpolator (MIT): small weights installed with the backend, "
+                     "fast on a GPU; ignores sampler, seed and steps"),
     ("flow", "Flow", "Optical flow between the keyframes: no model weights, fast on a CPU; ignores sampler, seed and steps"),
+)
+RIFE_SCALE_ITEMS = (
+    ("AUTO", "Auto", "Full resolution up to 1440p, half above (4K)"),
+    ("1.0", "Full", "RIFE finds its flows at the frames' own resolution"),
+    ("0.5", "Half", "Flows at half resolution: for 4K frames, faster and steadier on large moves"),
+    ("0.25", "Quarter", "Flows at a quarter of the resolution: for 8K frames"),
 )
 FROM_PREFERENCES = "PREFERENCES"
 MOTION_NAMES = ("motion_bucket_id", "noise_aug_strength", "fps")
@@ -79,6 +87,8 @@ class MPD_PG_settings(bpy.types.PropertyGroup):
         default=0.02, min=0.0, max=1.0, precision=3, step=1,
     )
     fps: IntProperty(name="FPS Conditioning", description="The frame rate SVD is told the clip has", default=9, min=1, max=60)
+    rife_scale: EnumProperty(name="RIFE Scale", description="The resolution RIFE finds its flows at", items=RIFE_SCALE_ITEMS,
+                             default="AUTO")
     steps: IntProperty(name="Steps", description="Denoising steps; 0: the sampler's default", default=0, min=0, max=200)
     width: IntProperty(name="Width", description="Generation width, multiple of 64; 0: near 1024 at the frame's aspect", default=0, min=0, step=64)
     height: IntProperty(name="Height", description="Generation height, multiple of 64; 0: near 576 at the frame's aspect", default=0, min=0, step=64)

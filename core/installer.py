@@ -31,8 +31,9 @@ LOG_NAME = "install.log"
 
 
 def requirement_files(accelerator: str) -> list[Path]:
-    """Torch for the accelerator first and alone, then the backend's packages."""
-    return [REQUIREMENTS / f"torch-{accelerator}.txt", REQUIREMENTS / "backend.txt"]
+    """Torch for the accelerator first and alone, then the backend's packages, then the ones
+    installed without their declared dependencies (RIFE)."""
+    return [REQUIREMENTS / f"torch-{accelerator}.txt", REQUIREMENTS / "backend.txt", REQUIREMENTS / "no-deps.txt"]
 
 
 def requirements_sha256(accelerator: str) -> str:
@@ -103,11 +104,12 @@ class Installer:
         self.base_python = base_python or sys.executable
         python = str(env_python(self.folder))
         pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", *pip_args]
-        torch_req, backend_req = (str(p) for p in requirement_files(accelerator))
+        torch_req, backend_req, no_deps_req = (str(p) for p in requirement_files(accelerator))
         self.steps = [
             ("Creating the environment", [self.base_python, "-m", "venv", str(self.folder)]),
             (f"Installing torch for {accelerator.upper()}", [*pip, "-r", torch_req]),
             ("Installing the backend's packages", [*pip, "-r", backend_req]),
+            ("Installing RIFE (without its declared dependencies)", [*pip, "--no-deps", "-r", no_deps_req]),
             ("Checking it with the doctor", [python, "-m", "mpd_backend", "doctor", "--json"]),
         ]
         self.extra_env = extra_env or {}

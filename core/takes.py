@@ -11,6 +11,7 @@ import uuid
 import zlib
 from dataclasses import replace
 
+from ..mpd_backend.contract.job_request import SAMPLERLESS_ENGINES
 from .shots import Shot
 
 MAX_VARIANTS = 8
@@ -34,10 +35,10 @@ def take_seeds(count: int, seed: int | None = None, consecutive: bool = False, r
 
 
 def variants_for_engine(count: int, engine: str) -> tuple[int, str]:
-    """How many takes an engine can make of ``count`` asked for, and why fewer: the flow engine
-    ignores the seed, so its takes would all be the same."""
-    if count > 1 and engine == "flow":
-        return 1, f"One take, not {count}: the Flow engine ignores the seed, so every take would be the same"
+    """How many takes an engine can make of ``count`` asked for, and why fewer: the RIFE and flow
+    engines ignore the seed, so their takes would all be the same."""
+    if count > 1 and engine in SAMPLERLESS_ENGINES:
+        return 1, f"One take, not {count}: the {'RIFE' if engine == 'rife' else 'Flow'} engine ignores the seed, so every take would be the same"
     return count, ""
 
 

@@ -68,7 +68,7 @@ class WorkerClient:
     def describe(self) -> str:
         if self.state == WorkerState.READY and self.ready is not None:
             r = self.ready
-            what = "flow engine, no model" if r.engine == "flow" else f"{r.model} on {r.device}, {r.dtype}"
+            what = {"flow": "flow engine, no model", "rife": "RIFE engine"}.get(r.engine, f"{r.model} on {r.device}, {r.dtype}")
             return f"Backend ready: {what} (loaded in {r.load_s:.1f} s)"
         if self.state == WorkerState.LOADING:
             return "Backend starting: loading the model"

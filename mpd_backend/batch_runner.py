@@ -86,6 +86,6 @@ class _ShotRunner:
 
         options = read_request(folder).worker_options()
         t0 = time.perf_counter()
-        self.pipe, self.options = load_model(options), options
+        (_, self.pipe), self.options = load_model(options), options
         if self.pipe is not None:
             self.report.log(f"model loaded in {time.perf_counter() - t0:.1f} s")

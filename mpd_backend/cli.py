@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from .contract.errors import BackendError, JobCancelled, RequestError, explain_exception
-from .contract.job_request import DEFAULT_MODEL_ID, DEVICES, DTYPES, ENGINES, WORKER_OPTIONS
+from .contract.job_request import DEFAULT_MODEL_ID, DEVICES, DTYPES, ENGINES, RIFE_SCALES, SAMPLERLESS_ENGINES, WORKER_OPTIONS
 from .contract.protocol import ErrorCode
 from .contract.sampler_table import DEFAULT_SAMPLER, SAMPLER_NAMES
 from .report import Reporter
@@ -166,12 +166,15 @@ def add_job_arguments(parser) -> None:
     parser.add_argument("--motion-bucket-id", type=int, help="SVD's motion conditioning (default: the sampler's, 127)")
     parser.add_argument("--noise-aug-strength", type=float, help="keyframe noise augmentation (default: the sampler's, 0.02)")
     parser.add_argument("--decode-chunk-size", type=int, help="frames decoded at once; lower it to save GPU memory")
+    parser.add_argument("--rife-scale", type=float, choices=RIFE_SCALES,
+                        help="the RIFE engine's flow resolution: 1 full, 0.5 half (for 4K) (default: 0.5 above 1440p, else 1)")
 
 
 def add_worker_arguments(parser) -> None:
     """The options a worker keeps for its life (``job_request.WORKER_OPTIONS``)."""
     parser.add_argument("--engine", default="auto", choices=ENGINES,
-                        help="svd, flow (optical flow, no weights), or auto: svd when its weights are found locally, else flow")
+                        help="svd, rife (RIFE v4, a learned interpolator), flow (optical flow, no weights), or auto: "
+                             "svd when its weights are found locally, else rife when installed, else flow")
     parser.add_argument("--model", default=os.environ.get("MPD_MODEL", DEFAULT_MODEL_ID), help="Hugging Face id or local diffusers folder (default: $MPD_MODEL or SVD-XT)")
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)}")
     parser.add_argument("--dtype", default="auto",
@@ -352,8 +355,8 @@ def estimate_size(args, keys: list) -> tuple[int, int]:
 def cmd_estimate(args, report) -> int:
     from .contract.pricing import estimate_job, find_calibration, format_estimate
 
-    if args.engine == "flow":
-        raise RequestError("Estimates price the SVD engine; the flow engine needs no model and takes seconds.")
+    if args.engine in SAMPLERLESS_ENGINES:
+        raise RequestError(f"Estimates price the SVD engine; the {args.engine} engine needs no SVD model and takes seconds.")
     options = resolved_worker(args)
     keys = sorted(parse_keys(args.key, "A chain").items()) if args.key else []
     width, height = estimate_size(args, keys)

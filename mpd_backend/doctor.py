@@ -53,10 +53,19 @@ def auto_settings() -> dict:
     return {"device": device, "dtype": str(resolve_dtype("auto", device)).removeprefix("torch."), "low_vram": wants_low_vram(device)}
 
 
+def rife_status() -> dict:
+    """Whether the RIFE engine can run here, and its licence (the preferences show both)."""
+    from .rife.rife_net import LICENCE, rife_problem
+
+    problem = rife_problem()
+    return {"available": problem is None, "problem": problem, "licence": LICENCE}
+
+
 def doctor_report(model: str) -> dict:
     from .runner import versions
 
-    report = {"versions": versions(), "devices": devices(), "auto": auto_settings(), "model": model_status(model)}
+    report = {"versions": versions(), "devices": devices(), "auto": auto_settings(), "model": model_status(model),
+              "rife": rife_status()}
     import accelerate
 
     report["versions"]["accelerate"] = accelerate.__version__
@@ -77,4 +86,6 @@ def format_report(report: dict) -> str:
         lines.append(f"model: {m['model']} found at {m['folder']} ({m['size_gib']} GiB)")
     else:
         lines.append(f"model: {m['model']} NOT found: {m['problem']}\n  hint: {m['hint']}")
+    rife = report["rife"]
+    lines.append(f"rife: {'ready' if rife['available'] else 'NOT available: ' + rife['problem']} ({rife['licence']})")
     return "\n".join(lines)

@@ -91,9 +91,11 @@ def hold_notes(request: JobRequest, hashes: list[str]) -> list[str]:
 
 
 def resolve_engine(options: dict, notes: list[str]) -> str:
-    """"auto" is svd when the model is found without downloading, else flow (said plainly)."""
+    """"auto" is svd when the model is found without downloading, else rife when it is installed,
+    else flow; what auto settled on, and why, is said plainly."""
     if options["engine"] != "auto":
         return options["engine"]
+    from .rife.rife_net import rife_problem
     from .svd.loading import find_model
 
     try:
@@ -102,17 +104,23 @@ def resolve_engine(options: dict, notes: list[str]) -> str:
     except BackendError as err:
         if err.code not in ABSENT_MODEL:
             raise
-        notes.append(
-            f"no SVD weights found for {options['model']} ({err.message}): the flow engine made these "
-            "inbetweens (optical flow, no generative model); choose {engine_svd} to download the weights"
-        )
-        return "flow"
+        missing = f"no SVD weights found for {options['model']} ({err.message})"
+    problem = rife_problem()
+    if problem is None:
+        notes.append(f"{missing}: the RIFE engine made these inbetweens (RIFE v4, a learned frame interpolator); "
+                     "choose {engine_svd} to download the SVD weights")
+        return "rife"
+    notes.append(f"{missing}, and the RIFE engine cannot run ({problem}): the flow engine made these inbetweens "
+                 "(optical flow, no model); choose {engine_svd} to download the SVD weights")
+    return "flow"
 
 
 def fingerprint(params: dict, hashes: dict) -> dict:
     """Everything that decides a job's frames: equal fingerprints give equal results."""
     if params["engine"] == "flow":
         return {"keyframes": hashes, "engine": "flow", "frames": params["frames"]}
+    if params["engine"] == "rife":
+        return {"keyframes": hashes, "engine": "rife", "frames": params["frames"], "rife_scale": params["rife_scale"]}
     deciding = ("sampler", "sampler_options", "model", "steps", "seed", "width", "height", "frames", "num_frames", "fps",
                 "motion_bucket_id", "noise_aug_strength", "decode_chunk_size", "dtype")  # the decoder mixes a chunk's frames
     return {"keyframes": hashes, "engine": "svd", **{k: params[k] for k in deciding}}
@@ -189,7 +197,8 @@ def plan_job(job: Path, engine: str | None = None, worker_options: dict | None =
         sampler = get_sampler(request.sampler)
     size = (request.width, request.height) if request.width and request.height else generation_size(*images[0].size)
     seed = request.seed if request.seed is not None else random.randrange(2**32)
-    params = resolved_parameters(request, engine, seed, size if engine == "svd" else None, sampler)
+    size = size if engine == "svd" else images[0].size
+    params = resolved_parameters(request, engine, seed, size, sampler)
     return JobPlan(folder, request, images, hashes, engine, sampler, params, fingerprint(params, keyframe_hashes(request, hashes)), notes)
 
 
@@ -210,6 +219,8 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
     begin_job(plan, report)
     if plan.engine == "flow":
         frames, record = generate_with_flow(plan, report)
+    elif plan.engine == "rife":
+        frames, record = generate_with_rife(plan, report)
     else:
         frames, record = generate_with_svd(plan, report, pipe, should_stop)
     if should_stop():
@@ -246,6 +257,12 @@ def generate_with_flow(plan: JobPlan, report) -> tuple[list, dict]:
     if plan.chain:
         return generate_flow_chain(plan.images, plan.key_frames, plan.hashes, report, plan.notes)
     return generate_flow(plan.start, plan.end, plan.request.frames, report, plan.notes)
+
+
+def generate_with_rife(plan: JobPlan, report) -> tuple[list, dict]:
+    from .rife.rife_engine import generate_rife
+
+    return generate_rife(plan.images, plan.key_frames, plan.hashes, plan.params, report)
 
 
 def generate_with_svd(plan: JobPlan, report, pipe, should_stop) -> tuple[list, dict]:
@@ -307,6 +324,14 @@ def versions(engine: str = "svd") -> dict:
     import cv2
 
     found = {"mpd_backend": __version__, "python": platform.python_version(), "opencv": cv2.__version__}
+    if engine == "rife":
+        from importlib.metadata import version
+
+        import torch
+
+        from .rife.rife_net import PACKAGE
+
+        found.update(torch=torch.__version__, rife=f"RIFE v4 from {PACKAGE} {version(PACKAGE)}")
     if engine == "svd":
         import diffusers
         import torch

@@ -89,10 +89,11 @@ def _empty_device_cache() -> None:
         torch.cuda.empty_cache()
 
 
-def load_model(options: dict):
-    """The pipeline for the worker's options, or None for the flow engine (nothing to load)."""
-    notes: list[str] = []
-    return load_for(options) if resolve_engine(options, notes) == "svd" else None
+def load_model(options: dict) -> tuple[str, object]:
+    """The engine auto settles on and the pipeline for the worker's options, or None for the RIFE
+    and flow engines (each job loads RIFE's small network itself; flow has nothing to load)."""
+    engine = resolve_engine(options, [])
+    return engine, load_for(options) if engine == "svd" else None
 
 
 def serve(options: dict, idle_timeout: float | None = None, stdin=None, exit_grace_s: float = EXIT_GRACE_S) -> int:
@@ -103,13 +104,14 @@ def serve(options: dict, idle_timeout: float | None = None, stdin=None, exit_gra
     t0 = time.perf_counter()
     try:
         quiet_libraries()
-        pipe = load_model(options)
+        engine, pipe = load_model(options)
     except Exception as exc:
         err = explain_exception(exc)
         emit(ErrorEvent(None, err.code, err.message, err.hint))
         return err.exit_code
-    if pipe is None:  # the flow engine: each job says why it runs on flow
-        emit(ReadyEvent(None, "flow", options["model"], "cpu", "uint8", round(time.perf_counter() - t0, 3)))
+    if pipe is None:  # the RIFE or flow engine: each job says why it runs on it
+        emit(ReadyEvent(None, engine, options["model"], "cpu" if engine == "flow" else options["device"],
+                        "uint8" if engine == "flow" else options["dtype"], round(time.perf_counter() - t0, 3)))
     else:
         emit(ReadyEvent(None, "svd", options["model"], str(pipe.device), str(pipe.dtype).removeprefix("torch."),
                         round(time.perf_counter() - t0, 3)))

@@ -12,7 +12,7 @@ from .generate import scene_shot
 # What a re-run takes from the strip's record instead of the panel; the worker's options (model,
 # device, precision) stay the preferences': they describe this machine, not the shot.
 RECORDED_OPTIONS = ("engine", "sampler", "steps", "width", "height", "num_frames", "fps", "motion_bucket_id",
-                    "noise_aug_strength", "decode_chunk_size")
+                    "noise_aug_strength", "decode_chunk_size", "rife_scale")
 
 
 def recorded_keys(record: dict) -> list[tuple[int, str]]:

@@ -125,6 +125,11 @@ def draw_report(layout, report):
     auto = report.get("auto")
     if auto:  # what Auto device and precision settle at, and whether low-VRAM mode turns itself on
         layout.label(text=f"Auto: {auto['device']}, {auto['dtype']}, low VRAM {'on' if auto['low_vram'] else 'off'}")
+    rife = report.get("rife")
+    if rife:  # the learned interpolator shipped with the environment, and its licence
+        layout.label(text=f"RIFE engine: {'ready' if rife['available'] else 'cannot run: ' + rife['problem']}",
+                     icon="CHECKMARK" if rife["available"] else "ERROR")
+        layout.label(text=rife["licence"])
     model = report.get("model", {})
     if model:
         found = f"found, {model['size_gib']} GiB" if model.get("found") else "not found"

@@ -64,12 +64,16 @@ def draw_inbetween_panel(layout, context):
 
 
 def draw_engine_settings(layout, context) -> None:
-    """What the engine in use reads: SVD's sampler, seed, takes, motion and size; nothing for Flow."""
+    """What the engine in use reads: SVD's sampler, seed, takes, motion and size; RIFE's scale;
+    nothing for Flow."""
     from ..generation import engine_in_use
 
     settings = context.scene.mpd_inbetween
-    if engine_in_use(context) != "svd":
-        layout.label(text="Flow engine: no sampler, seed or steps to set", icon="INFO")
+    engine = engine_in_use(context)
+    if engine == "rife":
+        layout.prop(settings, "rife_scale")
+    if engine != "svd":
+        layout.label(text=f"{'RIFE' if engine == 'rife' else 'Flow'} engine: no sampler, seed or steps to set", icon="INFO")
         return
     col = layout.column()
     col.prop(settings, "sampler")
@@ -242,8 +246,14 @@ def draw_cost(layout, context):
     from .. import capture, generation, preferences
     from ..core.job_cost import job_cost
 
-    if generation.engine_in_use(context) != "svd":
-        return  # the flow engine runs: seconds, nothing to price
+    engine = generation.engine_in_use(context)
+    if engine != "svd":  # no model to load, no sampler: the frames to draw are the cost
+        keys = priced_key_frames(context)
+        if keys:
+            drawn = keys[-1] - keys[0] + 1 - len(keys)
+            layout.label(text=f"{'RIFE' if engine == 'rife' else 'Flow'} engine: {drawn} frames to draw, "
+                              "no SVD model to load", icon="TIME")
+        return
     prefs = preferences.get(context)
     settings, env = context.scene.mpd_inbetween, context.window_manager.mpd_env
     keys = priced_key_frames(context)

@@ -4,7 +4,8 @@ Builds a small animated scene (a ball rolling a short way across a floor between
 installs the extension zip the way a user does, renders the two keyframes with Cycles on the CPU,
 runs the generate operator, and writes the .blend, the job folder and a contact sheet into a new
 folder under OUT. Uses SVD-XT weights when MPD_MODEL names them (or when they are in the Hugging
-Face cache); otherwise the flow engine makes the inbetweens, and the demo says so.
+Face cache); otherwise the RIFE engine (or, where RIFE is not installed, the flow engine) makes the
+inbetweens, and the demo says so.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def main(out_root: Path) -> int:
     prefs.backend_python = os.environ["MPD_BACKEND_PYTHON"]
     settings = scene.mpd_inbetween
     settings.sampler, settings.seed = "mpd", 0
-    prefs.engine = "auto"  # SVD-XT when its weights are found locally, else the flow engine
+    prefs.engine = "auto"  # SVD-XT when its weights are found locally, else RIFE, else the flow engine
     if os.environ.get("MPD_MODEL"):
         prefs.model = os.environ["MPD_MODEL"]
     print(f"model asked for: {prefs.model}")
@@ -63,9 +64,10 @@ def main(out_root: Path) -> int:
         return 1
     job = Path(state.folder)
     manifest = json.loads((job / "manifest.json").read_text())
-    if manifest["engine"] == "flow":
-        print("engine: FLOW. No SVD-XT weights were found (set MPD_MODEL to a local diffusers folder, or")
-        print("        cache the Hugging Face model), so optical flow between the two renders made the")
+    if manifest["engine"] in ("rife", "flow"):
+        print(f"engine: {manifest['engine'].upper()}. No SVD-XT weights were found (set MPD_MODEL to a local diffusers")
+        print("        folder, or cache the Hugging Face model), so " + ("RIFE v4, a learned frame interpolator,"
+              if manifest["engine"] == "rife" else "optical flow") + " between the two renders made the")
         print("        inbetweens: real motion, no generative model, no MPD sampler.")
     else:
         print(f"engine: SVD-XT, sampler {manifest['parameters']['sampler']}, {manifest['parameters']['steps']} steps")

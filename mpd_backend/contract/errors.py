@@ -14,7 +14,10 @@ SETTING_NAMES = {
     "size": ("--width/--height", "Width and Height in the Inbetween panel"),
     "low_vram": ("--offload", "Low VRAM in the Inbetween panel"),
     "decode_chunk": ("a smaller --decode-chunk-size", "Low VRAM (it decodes two frames at a time)"),
-    "engine_svd": ("--engine svd", "the SVD-XT Engine in the add-on's preferences"),
+    "engine_svd": ("--engine svd", "Engine: SVD-XT in the Inbetween panel"),
+    "engine_flow": ("--engine flow", "Engine: Flow in the Inbetween panel"),
+    "reinstall": ("reinstall the backend's environment (`make` or pip install --no-deps -r requirements/no-deps.txt)",
+                  "Install Backend Environment in the add-on's preferences"),
     "device_cpu": ("--device cpu", "Device: CPU in the add-on's preferences"),
     "login": ("`hf auth login` (or set HF_TOKEN)", "Log In to Hugging Face in the add-on's preferences"),
 }

@@ -24,7 +24,10 @@ from .errors import RequestError
 from .sampler_table import CHAIN_SAMPLERS, DEFAULT_SAMPLER, SAMPLER_NAMES
 
 SCHEMA_VERSION = 1
-ENGINES = ("auto", "svd", "flow")
+ENGINES = ("auto", "svd", "rife", "flow")
+SAMPLERLESS_ENGINES = ("rife", "flow")  # no sampler, seed or steps: any number of keys
+RIFE_SCALES = (0.25, 0.5, 1.0, 2.0)  # RIFE's flow resolution; Practical-RIFE's advice: 0.5 for 4K
+RIFE_HALF_SCALE_PIXELS = 2560 * 1440  # above this, "auto" finds RIFE's flows at half resolution
 DEFAULT_MODEL_ID = "stabilityai/stable-video-diffusion-img2vid-xt"
 NATIVE_SIZE = (1024, 576)  # SVD-XT's own generation size
 # Fixed for a worker's life (``serve``): a job may not ask for other values than its worker's.
@@ -44,7 +47,7 @@ class JobRequest:
     """What a job is asked to do. Only the keys are required."""
 
     keys: tuple[Key, ...]
-    engine: str = "auto"  # "svd", "flow" (no weights), or "auto": svd when its weights are found locally
+    engine: str = "auto"  # "svd", "rife" (RIFE v4), "flow" (no weights), or "auto": svd, else rife, else flow
     sampler: str = DEFAULT_SAMPLER
     model: str = DEFAULT_MODEL_ID
     steps: int | None = None
@@ -56,6 +59,7 @@ class JobRequest:
     motion_bucket_id: int | None = None
     noise_aug_strength: float | None = None
     decode_chunk_size: int | None = None
+    rife_scale: float | None = None  # the RIFE engine's flow resolution, one of RIFE_SCALES; None: by frame size
     device: str = "auto"
     dtype: str = "auto"
     offload: bool | None = None  # low-VRAM mode; None: on for GPUs under 16 GB
@@ -115,7 +119,7 @@ def validate(request: JobRequest) -> None:
     frames = [key.frame for key in request.keys]
     if any(b <= a for a, b in zip(frames, frames[1:])):
         raise RequestError(f"Key frames must increase, got {frames}.", "give each key its own frame, in timeline order")
-    if len(request.keys) > 2 and request.engine != "flow" and request.sampler not in CHAIN_SAMPLERS:
+    if len(request.keys) > 2 and request.engine not in SAMPLERLESS_ENGINES and request.sampler not in CHAIN_SAMPLERS:
         raise RequestError(
             f"The {request.sampler} sampler takes only two keys; this chain has {len(request.keys)}.",
             "use mpd or vibid for chains (they pin every key), or split the chain into pairs",
@@ -124,6 +128,9 @@ def validate(request: JobRequest) -> None:
         raise RequestError(f"Unknown engine {request.engine!r}.", "choose one of: " + ", ".join(ENGINES))
     if request.sampler not in SAMPLER_NAMES:
         raise RequestError(f"Unknown sampler {request.sampler!r}.", "choose one of: " + ", ".join(SAMPLER_NAMES))
+    if request.rife_scale is not None and request.rife_scale not in RIFE_SCALES:
+        raise RequestError(f"rife_scale must be one of {', '.join(map(str, RIFE_SCALES))}, got {request.rife_scale}.",
+                           "use 1 up to 1440p and 0.5 for 4K, or leave it out")
     if request.device not in DEVICES:
         raise RequestError(f"Unknown device {request.device!r}.", "choose one of: " + ", ".join(DEVICES))
     if request.dtype not in DTYPES:
@@ -156,12 +163,20 @@ def generation_size(width: int, height: int, native=NATIVE_SIZE, multiple: int =
     return w, h
 
 
+def rife_auto_scale(width: int, height: int) -> float:
+    """The RIFE scale a request without one gets: half-resolution flows above about 1440p."""
+    return 0.5 if width * height > RIFE_HALF_SCALE_PIXELS else 1.0
+
+
 def resolved_parameters(request: JobRequest, engine: str, seed: int, size: tuple[int, int] | None, sampler=None) -> dict:
     """What the backend settled for this request: every None filled, ready for the manifest.
 
-    ``sampler`` is the sampler object (its defaults) for the svd engine; ``size`` the generation size."""
+    ``sampler`` is the sampler object (its defaults) for the svd engine; ``size`` the generation
+    size (svd) or the keys' size (rife)."""
     params = {name: getattr(request, name) for name in ("sampler", "model", "device", "dtype", "offload", "offline")}
     params.update(engine=engine, seed=seed, frames=request.frames)
+    if engine == "rife":
+        params.update(rife_scale=request.rife_scale or rife_auto_scale(*size))
     if engine == "svd":
         params.update(
             width=size[0], height=size[1],

@@ -23,32 +23,44 @@ def generation_size(width: int, height: int, native=(1024, 576), multiple: int =
     return w, h
 
 
-def fit_to_timeline(frames: list, wanted: int) -> list:
+def fit_to_timeline(frames: list, wanted: int, between=None) -> list:
     """``wanted`` PIL frames spread evenly over the clip's time, the first and last kept exactly.
 
     Fewer than the clip has: the frames nearest in time. More: frames that fall between two
-    generated ones are synthesised from that pair with optical flow, never duplicated."""
+    generated ones are synthesised from that pair (``between``, see ``frames_at``), never duplicated."""
     times = resample_times(len(frames), wanted)
     if wanted <= len(frames):
         return [frames[round(t)] for t in times]
-    return frames_at(frames, times)
+    return frames_at(frames, times, between)
 
 
-def frames_at(frames: list, times: list[float]) -> list:
-    """The PIL frames at clip times ``times`` (generated-frame units): a whole time is that frame,
-    one between two generated frames is synthesised from the pair with optical flow."""
+def flow_between():
+    """``between(frame_a, frame_b, fraction)`` by optical flow, each pair's flows found once."""
     from PIL import Image
 
     from .optical_flow import FlowPair, as_array
 
     pairs: dict = {}
+
+    def between(frame_a, frame_b, fraction: float):
+        key = (id(frame_a), id(frame_b))
+        if key not in pairs:
+            pairs[key] = FlowPair(as_array(frame_a), as_array(frame_b), large_moves=False)  # neighbours: small moves
+        return Image.fromarray(pairs[key].at(fraction))
+
+    return between
+
+
+def frames_at(frames: list, times: list[float], between=None) -> list:
+    """The PIL frames at clip times ``times`` (generated-frame units): a whole time is that frame,
+    one between two generated frames is drawn from the pair by ``between(frame_a, frame_b,
+    fraction)`` (the RIFE engine's when it can run: docs/quality.md; else ``flow_between()``)."""
+    between = between or flow_between()
     out = []
     for t in times:
         k, fraction = int(t), t - int(t)
         if fraction < 1e-6 or k + 1 >= len(frames):
             out.append(frames[min(k, len(frames) - 1)])
-            continue
-        if k not in pairs:
-            pairs[k] = FlowPair(as_array(frames[k]), as_array(frames[k + 1]), large_moves=False)  # neighbours: small moves
-        out.append(Image.fromarray(pairs[k].at(fraction)))
+        else:
+            out.append(between(frames[k], frames[k + 1], fraction))
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..contract.chain_plan import SegmentKind, Window, chain_segments, is_cycle, plan_windows
 from ..contract.errors import JobCancelled
 from ..contract.job_folder import find_window, write_window
-from .svd_engine import StepReporter, run_pipeline, run_record
+from .svd_engine import StepReporter, resampler, run_pipeline, run_record
 
 
 @dataclass
@@ -26,6 +26,7 @@ class ChainRun:
     sampler: object
     num_frames: int
     on_step: StepReporter
+    between: object = None  # draws a frame between two generated ones (RIFE, else None: flow)
     generate_s: float = 0.0
     windows: list = field(default_factory=list)  # each window's record
 
@@ -46,7 +47,8 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
     windows = plan_windows(key_frames, [s.kind for s in segments], num_frames, is_cycle(hashes))
     steps_per_window = sampler.denoising_steps(params["steps"])
     run = ChainRun(pipe, images, hashes, params, sampler, num_frames,
-                   StepReporter(report, should_stop, preview_path, steps_per_window * len(windows)))
+                   StepReporter(report, should_stop, preview_path, steps_per_window * len(windows)),
+                   resampler(pipe, num_frames, 2 * num_frames))
     out = held_frames(images, key_frames, segments)
     report.log(f"{sampler.name} on {params['model']}: a chain of {len(key_frames)} keys in {len(windows)} windows of "
                f"{num_frames} frames, {params['width']}x{params['height']}, {params['steps']} steps, seed {params['seed']}")
@@ -61,6 +63,7 @@ def generate_svd_chain(pipe, images: list, key_frames: list[int], hashes: list[s
         "generated_frames": num_frames * sum(not w["reused"] for w in run.windows),
         "windows": run.windows,
         "segments": [s.to_dict() for s in segments],
+        "resampler": "flow" if run.between is None else "rife",
         **run_record(pipe, params, num_frames),
         "timings": {"generate_s": run.generate_s, "preview_s": run.on_step.preview_s},
     }
@@ -108,7 +111,7 @@ def timeline_frames(run: ChainRun, window: Window, video: list, spread_key_resid
     resized = [frame.resize(run.images[0].size, resample=3) for frame in video]  # 3: bicubic
     core = window.core
     frames = range(window.frame_a, window.frame_b + 1)
-    arrays = [np.asarray(f, dtype=np.float32) for f in frames_at(resized, [window.position(t) for t in frames])]
+    arrays = [np.asarray(f, dtype=np.float32) for f in frames_at(resized, [window.position(t) for t in frames], run.between)]
     if spread_key_residuals:
         residuals = [np.asarray(run.images[k.key], dtype=np.float32) - np.asarray(resized[k.position], dtype=np.float32) for k in core]
         arrays = spread_residuals(arrays, [k.frame - window.frame_a for k in core], residuals)

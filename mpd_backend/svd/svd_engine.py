@@ -68,6 +68,16 @@ def run_record(pipe, params: dict, num_frames: int) -> dict:
     }
 
 
+def resampler(pipe, generated: int, wanted: int):
+    """What draws the frames between generated ones when the strip is longer than the clip: RIFE
+    when it can run (None: the flow engine; docs/quality.md measures both)."""
+    if generated >= wanted:
+        return None
+    from ..rife.rife_engine import rife_between
+
+    return rife_between(pipe.device.type)
+
+
 def generate_svd(pipe, start, end, params: dict, report, should_stop, preview_path: Path | None = None) -> tuple[list, dict]:
     """``params["frames"]`` images from ``start`` to ``end`` (resolved parameters: see
     ``job_request.resolved_parameters``), and what to record of the run. ``preview_path``: where each
@@ -85,10 +95,12 @@ def generate_svd(pipe, start, end, params: dict, report, should_stop, preview_pa
     if should_stop():
         raise JobCancelled()
     t0 = time.perf_counter()
-    frames = fit_to_timeline([frame.resize(start.size, resample=3) for frame in video], params["frames"])  # 3: bicubic
+    between = resampler(pipe, len(video), params["frames"])
+    frames = fit_to_timeline([frame.resize(start.size, resample=3) for frame in video], params["frames"], between)  # 3: bicubic
     timings["resample_s"] = time.perf_counter() - t0
     return frames, {
         "generated_frames": len(video),
+        "resampler": "none" if len(video) >= params["frames"] else "flow" if between is None else "rife",
         "time_map": resample_times(len(video), params["frames"]),
         **run_record(pipe, params, len(video)),
         "timings": timings,

@@ -253,17 +253,17 @@ def test_read_only_output_folder(scene, prefs, tmp_path, read_only_folder):
     assert bpy.context.window_manager.mpd_job.state == "FAILED"
 
 
-def test_without_weights_the_flow_engine_runs_and_says_so(scene, prefs, tmp_path):
+def test_without_weights_the_rife_engine_runs_and_says_so(scene, prefs, tmp_path):
     start, end = keyframe_files(tmp_path)
     use_files(scene, start, end, 1, 8)
     prefs.model, prefs.engine = str(tmp_path / "no weights"), "auto"
     assert bpy.ops.mpd.generate() == {"FINISHED"}
     state = wait_for_job()
     assert state.state == "DONE", state.message
-    assert "no SVD weights found" in state.message and "flow engine" in state.message
+    assert "no SVD weights found" in state.message and "RIFE engine" in state.message
     (strip,) = strips_of(scene)
     _, manifest = assert_inbetween_strip(strip, 1, 8, channel=1)
-    assert manifest["engine"] == "flow"
+    assert manifest["engine"] == "rife"
 
 
 def test_incomplete_job_folder_is_never_imported(scene, addon, tmp_path):

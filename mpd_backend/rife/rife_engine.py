@@ -1,0 +1,80 @@
+"""The RIFE engine: every frame between two keys drawn by RIFE v4 at its own time ``k / span``, at
+the keys' own size; keys exact, holds held. Chains run segment by segment (docs/rife.md measures
+this against the flow engine's curve through the keys)."""
+
+from __future__ import annotations
+
+import time
+
+from ..contract.chain_plan import SegmentKind, chain_segments
+
+
+def rife_dtype(dtype: str, device: str):
+    """"auto": half precision on CUDA, else float32 (RIFE's flows in bfloat16 lose detail on a CPU)."""
+    import torch
+
+    from ..svd.loading import resolve_dtype
+
+    return torch.float16 if dtype == "auto" and device == "cuda" else resolve_dtype("float32" if dtype == "auto" else dtype, device)
+
+
+def load_rife(device: str, dtype: str):
+    """The network on the job's device ("auto" resolved as the SVD engine resolves it) and
+    precision; a BackendError naming the fix when RIFE cannot run here."""
+    from ..contract.errors import BackendError
+    from ..contract.protocol import ErrorCode
+    from ..svd.loading import resolve_device
+    from .rife_net import RifeNet, rife_problem
+
+    problem = rife_problem()
+    if problem is not None:
+        raise BackendError(ErrorCode.MODEL_NOT_FOUND, f"The RIFE engine cannot run: {problem}.", "{reinstall}, or choose {engine_flow}")
+    device = resolve_device(device)
+    return RifeNet(device, rife_dtype(dtype, device))
+
+
+def rife_between(device: str):
+    """``between(frame_a, frame_b, fraction)`` by RIFE on ``device`` for the SVD engine's temporal
+    resampling (docs/quality.md: it beats the flow engine there), or None when RIFE cannot run."""
+    from .rife_net import rife_problem
+
+    if rife_problem() is not None:
+        return None
+    net = load_rife(device, "auto")
+    from ..contract.job_request import rife_auto_scale
+
+    def between(frame_a, frame_b, fraction: float):
+        return net.between(net.to_tensor(frame_a), net.to_tensor(frame_b), fraction, rife_auto_scale(*frame_a.size))
+
+    return between
+
+
+def generate_rife(images: list, key_frames: list[int], hashes: list[str], params: dict, report) -> tuple[list, dict]:
+    """Every timeline frame from the first key to the last: the keys themselves, a hold's key
+    repeated, and RIFE's frame at ``(t - a) / (b - a)`` between keys at frames a and b. ``params``:
+    the job's resolved parameters (device, dtype, rife_scale); the settled device and precision
+    go back into them."""
+    t0 = time.perf_counter()
+    report.progress("load", 0, 1)
+    net = load_rife(params["device"], params["dtype"])
+    report.progress("load", 1, 1)
+    load_s = time.perf_counter() - t0
+    size = images[0].size
+    report.log(f"RIFE engine: {key_frames[-1] - key_frames[0] + 1} frames at {size[0]}x{size[1]} on {net.device}, "
+               f"{str(net.dtype).removeprefix('torch.')}, scale {params['rife_scale']}")
+    segments = chain_segments(key_frames, hashes)
+    out = {t: image for t, image in zip(key_frames, images)}
+    total, done = sum(s.frame_b - s.frame_a - 1 for s in segments), 0
+    t0 = time.perf_counter()
+    for segment in segments:
+        pair = None if segment.kind == SegmentKind.HOLD else (net.to_tensor(images[segment.index]), net.to_tensor(images[segment.index + 1]))
+        span = segment.frame_b - segment.frame_a
+        for t in range(segment.frame_a + 1, segment.frame_b):
+            out[t] = images[segment.index] if pair is None else net.between(*pair, (t - segment.frame_a) / span, params["rife_scale"])
+            done += 1
+            report.progress("interpolate", done, total)
+    params.update(device=str(net.device), dtype=str(net.dtype).removeprefix("torch."))
+    return [out[t] for t in range(key_frames[0], key_frames[-1] + 1)], {
+        "segments": [s.to_dict() for s in segments],
+        "timings": {"load_s": load_s, "interpolate_s": time.perf_counter() - t0},
+    }
