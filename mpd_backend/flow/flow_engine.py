@@ -52,12 +52,20 @@ def hermite_shifts(s: float, pair, dev_a, dev_b):
     return shift0, shift1
 
 
+def default_pair(start, end):
+    """The flow engine's own flows between two key images."""
+    from .optical_flow import FlowPair, as_array
+
+    return FlowPair(as_array(start), as_array(end))
+
+
 class ChainFlows:
     """A chain's flows, each gap's computed when first needed and dropped once passed: at most three
     at a time (and a cycle's first), so memory stays flat in the chain's length."""
 
-    def __init__(self, images: list, key_frames: list[int], segments, cycle: bool):
+    def __init__(self, images: list, key_frames: list[int], segments, cycle: bool, make_pair=None):
         self.images, self.key_frames, self.segments, self.cycle = images, key_frames, segments, cycle
+        self.make_pair = make_pair or default_pair
         self.n, self.period = len(key_frames) - 1, key_frames[-1] - key_frames[0]
         self.pairs: dict = {}
         self.confidences: dict[int, float] = {}
@@ -66,14 +74,13 @@ class ChainFlows:
     def pair(self, j: int):
         """The flows of segment j (wrapped in a cycle); None for a hold, adjacent keys or no segment."""
         from ..contract.chain_plan import SegmentKind
-        from .optical_flow import FlowPair, as_array
 
         j = j % self.n if self.cycle else j
         if not 0 <= j < self.n or self.segments[j].kind != SegmentKind.GENERATE:
             return None
         if j not in self.pairs:
             t0 = time.perf_counter()
-            self.pairs[j] = FlowPair(as_array(self.images[j]), as_array(self.images[j + 1]))
+            self.pairs[j] = self.make_pair(self.images[j], self.images[j + 1])
             self.confidences[j] = self.pairs[j].confidence
             self.flows_s += time.perf_counter() - t0
         return self.pairs[j]
@@ -100,17 +107,19 @@ class ChainFlows:
         return dev_a, dev_b
 
 
-def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], report, notes: list[str]) -> tuple[list, dict]:
+def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], report, notes: list[str],
+                        make_pair=None) -> tuple[list, dict]:
     """A chain of keys (``docs/spec/chains.md`` section 3): between keys j and j+1 each pixel moves
     along a Catmull-Rom curve through the neighbouring keys, its tangent at a key
     ``m_j = (t_j+1 - t_j) (P_j+1 - P_j-1) / (t_j+1 - t_j-1)`` from the flows to both neighbours, so
     speed is continuous through every key. At the chain's first and last key, or beside a hold, the
     tangent is one-sided, the chord's (the straight line: docs/chains-quality.md compares it with a
-    parabola). Holds repeat their key; a cycle's curve wraps around."""
+    parabola). Holds repeat their key; a cycle's curve wraps around. ``make_pair(start, end)``: a
+    gap's ``FlowPair`` (default: this engine's own flows)."""
     from ..contract.chain_plan import SegmentKind, chain_segments, is_cycle
 
     segments = chain_segments(key_frames, hashes)
-    flows = ChainFlows(images, key_frames, segments, is_cycle(hashes))
+    flows = ChainFlows(images, key_frames, segments, is_cycle(hashes), make_pair)
     report.log(f"flow engine: a chain of {len(key_frames)} keys, {flows.period + 1} frames at {images[0].size[0]}x{images[0].size[1]}")
     out = {t - key_frames[0]: image for t, image in zip(key_frames, images)}
     total, done = sum(s.frame_b - s.frame_a - 1 for s in segments if s.kind != SegmentKind.ADJACENT), 0

@@ -306,6 +306,29 @@ def _fill_from_front(values: np.ndarray, known: np.ndarray, priority: np.ndarray
     return _fill_nearest(out, have)
 
 
+def flows_from_midpoint(flow_m0: np.ndarray, flow_m1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flows between two frames from the flows of their midpoint to each: the pixel at p at the
+    midpoint is at ``p + flow_m0(p)`` in frame 0 and moves by ``flow_m1(p) - flow_m0(p)``, splatted
+    to frame 0's grid (and the reverse to frame 1's); where several land on one spot the one moving
+    most is in front (as in ``project_flow``), and spots no pixel reached take the nearest's."""
+    def splat(values: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        h, w = values.shape[:2]
+        target = np.rint(_grid(values.shape) + offset).astype(np.int64)
+        inside = (target[..., 0] >= 0) & (target[..., 0] < w) & (target[..., 1] >= 0) & (target[..., 1] < h)
+        index = (target[..., 1] * w + target[..., 0])[inside]
+        speed = np.sqrt((values * values).sum(axis=-1))[inside]
+        top = np.full(h * w, -np.inf, dtype=np.float32)
+        np.maximum.at(top, index, speed)
+        front = speed >= top[index] - 1.0
+        index = index[front]
+        count = np.bincount(index, minlength=h * w)
+        sums = [np.bincount(index, weights=values[..., c][inside][front], minlength=h * w) for c in range(2)]
+        mean = np.stack(sums, axis=-1).reshape(h, w, 2) / np.maximum(count, 1).reshape(h, w, 1)
+        return _fill_nearest(mean.astype(np.float32), (count > 0).reshape(h, w))
+
+    return splat(flow_m1 - flow_m0, flow_m0), splat(flow_m0 - flow_m1, flow_m1)
+
+
 def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.ndarray,
                  shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Forward-splat ``flow`` (keyframe to other keyframe) to time ``t``: the flow from time t back to
@@ -372,9 +395,11 @@ def agreement_average(sharp: np.ndarray, soft: np.ndarray) -> np.ndarray:
 class FlowPair:
     """Two frames and their flows, computed once, for any number of inbetweens."""
 
-    def __init__(self, frame0: np.ndarray, frame1: np.ndarray, large_moves: bool = True):
+    def __init__(self, frame0: np.ndarray, frame1: np.ndarray, large_moves: bool = True, flows: tuple | None = None):
+        """``flows``: the two flows found elsewhere (RIFE's, for a chain: docs/chains-quality.md), else
+        this engine finds them."""
         self.frame0, self.frame1 = frame0.astype(np.float32), frame1.astype(np.float32)
-        (flow01, flow10), (self.linear01, self.linear10) = estimate_flows(frame0, frame1, large_moves)
+        (flow01, flow10), (self.linear01, self.linear10) = (flows, flows) if flows else estimate_flows(frame0, frame1, large_moves)
         self.visible0 = visibility(flow01, flow10)
         self.visible1 = visibility(flow10, flow01)
         if self.linear01 is flow01:  # DIS's own flows were chosen: their visibility is the same

@@ -49,11 +49,15 @@ def rife_between(device: str):
     return between
 
 
-def generate_rife(images: list, key_frames: list[int], hashes: list[str], params: dict, report) -> tuple[list, dict]:
+def generate_rife(images: list, key_frames: list[int], hashes: list[str], params: dict, report,
+                  should_stop=lambda: False) -> tuple[list, dict]:
     """Every timeline frame from the first key to the last: the keys themselves, a hold's key
     repeated, and RIFE's frame at ``(t - a) / (b - a)`` between keys at frames a and b. ``params``:
     the job's resolved parameters (device, dtype, rife_scale); the settled device and precision
-    go back into them."""
+    go back into them. ``should_stop()`` is checked before each frame (a long strip on a CPU takes
+    minutes)."""
+    from ..contract.errors import JobCancelled
+
     t0 = time.perf_counter()
     report.progress("load", 0, 1)
     net = load_rife(params["device"], params["dtype"])
@@ -70,6 +74,8 @@ def generate_rife(images: list, key_frames: list[int], hashes: list[str], params
         pair = None if segment.kind == SegmentKind.HOLD else (net.to_tensor(images[segment.index]), net.to_tensor(images[segment.index + 1]))
         span = segment.frame_b - segment.frame_a
         for t in range(segment.frame_a + 1, segment.frame_b):
+            if should_stop():
+                raise JobCancelled()
             out[t] = images[segment.index] if pair is None else net.between(*pair, (t - segment.frame_a) / span, params["rife_scale"])
             done += 1
             report.progress("interpolate", done, total)

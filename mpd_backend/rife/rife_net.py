@@ -97,18 +97,37 @@ class RifeNet:
         array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
         return torch.from_numpy(array).permute(2, 0, 1)[None].to(self.device, self.dtype)
 
-    def between(self, start, end, t: float, scale: float = 1.0):
-        """The frame at time ``t`` in (0, 1) between two [1, 3, H, W] tensors, as a PIL image: the
-        frames padded (edges repeated) to the network's multiple, ``64 / scale``, and cropped back."""
+    def _run(self, start, end, t: float, scale: float):
+        """IFNet at time ``t`` on two [1, 3, H, W] tensors padded (edges repeated) to the network's
+        multiple, ``64 / scale``: its last flows [1, 4, H', W'] and frame [1, 3, H', W']."""
         import torch
         import torch.nn.functional as F
-        from PIL import Image
 
         h, w = start.shape[-2:]
         multiple = int(max(64, 64 / scale))
         pad = (0, -w % multiple, 0, -h % multiple)
         pair = F.pad(torch.cat((start, end), 1), pad, mode="replicate")
         with torch.inference_mode():
-            _, _, merged = self.net(pair, float(t), [16 / scale, 8 / scale, 4 / scale, 2 / scale, 1 / scale])
-        frame = merged[-1][0, :, :h, :w].float().clamp(0, 1).mul(255).round().byte()
+            flows, _, merged = self.net(pair, float(t), [16 / scale, 8 / scale, 4 / scale, 2 / scale, 1 / scale])
+        return flows[-1], merged[-1]
+
+    def between(self, start, end, t: float, scale: float = 1.0):
+        """The frame at time ``t`` in (0, 1) between two [1, 3, H, W] tensors, as a PIL image, at
+        their size."""
+        from PIL import Image
+
+        h, w = start.shape[-2:]
+        frame = self._run(start, end, t, scale)[1][0, :, :h, :w].float().clamp(0, 1).mul(255).round().byte()
         return Image.fromarray(frame.permute(1, 2, 0).cpu().numpy())
+
+    def flows(self, start, end, scale: float = 1.0):
+        """RIFE's flows between the two frames themselves, ``[H, W, 2]`` float32 arrays (x, y) with
+        ``start(p) ~ end(p + flow01(p))`` and the reverse, for the flow engine's projection along a
+        chain's curve (docs/chains-quality.md measures that). RIFE finds flows from an inbetween to
+        both frames (near 0 and 1 it was not trained, and they are poor): those at the midpoint are
+        carried to each frame's grid."""
+        from ..flow.optical_flow import flows_from_midpoint
+
+        h, w = start.shape[-2:]
+        flow = self._run(start, end, 0.5, scale)[0][0, :, :h, :w].float().permute(1, 2, 0).cpu().numpy()
+        return flows_from_midpoint(flow[..., :2], flow[..., 2:])

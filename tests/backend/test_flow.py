@@ -173,3 +173,30 @@ def test_flow_engine_bad_input_gets_the_same_messages(keyframe_files, tmp_path, 
     result = run_backend("generate", *[x for kv in base.items() for x in kv])
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_flows_from_the_midpoint_carry_each_pixel_to_its_key():
+    from mpd_backend.flow.optical_flow import flows_from_midpoint
+
+    # A square moving 10 pixels right over a still ground: at the midpoint (columns 25-34) it is 5
+    # from each key; where it lands on ground that is also seen there, the square is in front.
+    flow_m0 = np.zeros((40, 60, 2), np.float32)
+    flow_m1 = np.zeros((40, 60, 2), np.float32)
+    flow_m0[10:20, 25:35] = (-5, 0)
+    flow_m1[10:20, 25:35] = (5, 0)
+    flow01, flow10 = flows_from_midpoint(flow_m0, flow_m1)
+    assert np.allclose(flow01[10:20, 20:30], (10, 0)) and np.allclose(flow10[10:20, 30:40], (-10, 0))
+    assert np.allclose(flow01[30:, :], 0) and np.allclose(flow10[30:, :], 0)
+
+
+def test_a_spot_no_pixel_reached_takes_the_moving_neighbours_motion_not_a_mean():
+    from mpd_backend.flow.optical_flow import _fill_from_front, _fill_holes
+
+    # A hole inside a moving object (flow 8, columns 15 on), a pixel from the still ground (flow 0).
+    values = np.zeros((30, 40, 2), np.float32)
+    values[:, 15:] = (8, 0)
+    known = np.ones((30, 40), bool)
+    known[10:20, 16:20] = False
+    filled = _fill_from_front(values, known, np.abs(values[..., 0]))
+    assert np.allclose(filled[10:20, 16:20], (8, 0))  # the object's motion, whole
+    assert not np.allclose(_fill_holes(values, known)[10:20, 16:20], (8, 0))  # a mean in wider windows mixes in the ground

@@ -156,3 +156,14 @@ def test_rife_scale_is_checked_and_chosen_by_frame_size():
     with pytest.raises(RequestError, match="rife_scale must be one of"):
         validate(JobRequest(keys, engine="rife", rife_scale=0.3))
     assert rife_auto_scale(1920, 1080) == 1.0 and rife_auto_scale(3840, 2160) == 0.5
+
+
+def test_rifes_flows_between_the_keys_move_the_disc_by_its_move(net):
+    """The flows a chain's projection takes from RIFE: found at the midpoint, carried to each key."""
+    start, end = disc_frame(20), disc_frame(70)
+    flow01, flow10 = net.flows(net.to_tensor(start), net.to_tensor(end))
+    assert flow01.shape == flow10.shape == (97, 203, 2)
+    inside0 = np.asarray(start)[..., 0] > 150
+    inside1 = np.asarray(end)[..., 0] > 150
+    assert np.abs(np.median(flow01[inside0], axis=0) - (50, 0)).max() < 2
+    assert np.abs(np.median(flow10[inside1], axis=0) - (-50, 0)).max() < 2

@@ -145,7 +145,10 @@ def test_the_panel_shows_what_the_engine_reads_and_the_active_strips_actions(sta
     assert {("prop", "motion_bucket_id"), ("prop", "noise_aug_strength"), ("prop", "fps"), ("operator", "mpd.motion_reset")} <= set(calls)
     settings.engine = "flow"
     props = {c[1] for c in draw_all(bpy.context) if c[0] == "prop"}
-    assert "engine" in props and not props & {"sampler", "seed", "steps", "variants", "custom_motion", "width"}
+    assert "engine" in props and not props & {"sampler", "seed", "steps", "variants", "custom_motion", "width", "rife_scale"}
+    settings.engine = "rife"
+    props = {c[1] for c in draw_all(bpy.context) if c[0] == "prop"}
+    assert {"engine", "rife_scale"} <= props and not props & {"sampler", "seed", "steps", "variants", "custom_motion", "width"}
 
     job = tmp_path / "job"
     job.mkdir()
