@@ -262,7 +262,7 @@ def generate_with_flow(plan: JobPlan, report) -> tuple[list, dict]:
 def generate_with_rife(plan: JobPlan, report, should_stop) -> tuple[list, dict]:
     from .rife.rife_engine import generate_rife
 
-    return generate_rife(plan.images, plan.key_frames, plan.hashes, plan.params, report, should_stop)
+    return generate_rife(plan.images, plan.key_frames, plan.hashes, plan.params, report, should_stop, plan.notes)
 
 
 def generate_with_svd(plan: JobPlan, report, pipe, should_stop) -> tuple[list, dict]:

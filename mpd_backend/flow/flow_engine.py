@@ -25,14 +25,15 @@ def generate_flow(start, end, frames: int, report, notes: list[str]) -> tuple[li
     return out, {"confidence": round(pair.confidence, 3), "timings": {"flows_s": flows_s, "interpolate_s": time.perf_counter() - t0}}
 
 
-def confidence_note(confidence: float, of: str = "") -> str:
+def confidence_note(confidence: float, of: str = "", engine: str = "flow engine") -> str:
     """The job's message on the flows' confidence; below ``LOW_CONFIDENCE`` it names the SVD engine."""
     from .optical_flow import LOW_CONFIDENCE
 
     if confidence < LOW_CONFIDENCE:
-        return (f"flow engine confidence {confidence:.2f}{of}: the move is too large for the weight-free engine, "
+        too_large = "the weight-free engine" if engine == "flow engine" else "its flows"
+        return (f"{engine} confidence {confidence:.2f}{of}: the move is too large for {too_large}, "
                 "so its frames are partly a dissolve; the SVD engine (SVD-XT weights, engine svd) can draw it")
-    return f"flow engine confidence {confidence:.2f}{of}"
+    return f"{engine} confidence {confidence:.2f}{of}"
 
 
 def hermite_shifts(s: float, pair, dev_a, dev_b):
@@ -108,19 +109,20 @@ class ChainFlows:
 
 
 def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], report, notes: list[str],
-                        make_pair=None) -> tuple[list, dict]:
+                        make_pair=None, engine: str = "flow engine") -> tuple[list, dict]:
     """A chain of keys (``docs/spec/chains.md`` section 3): between keys j and j+1 each pixel moves
     along a Catmull-Rom curve through the neighbouring keys, its tangent at a key
     ``m_j = (t_j+1 - t_j) (P_j+1 - P_j-1) / (t_j+1 - t_j-1)`` from the flows to both neighbours, so
     speed is continuous through every key. At the chain's first and last key, or beside a hold, the
     tangent is one-sided, the chord's (the straight line: docs/chains-quality.md compares it with a
     parabola). Holds repeat their key; a cycle's curve wraps around. ``make_pair(start, end)``: a
-    gap's ``FlowPair`` (default: this engine's own flows)."""
+    gap's ``FlowPair`` (default: this engine's own flows), and ``engine`` names whose flows they are
+    in the job's messages."""
     from ..contract.chain_plan import SegmentKind, chain_segments, is_cycle
 
     segments = chain_segments(key_frames, hashes)
     flows = ChainFlows(images, key_frames, segments, is_cycle(hashes), make_pair)
-    report.log(f"flow engine: a chain of {len(key_frames)} keys, {flows.period + 1} frames at {images[0].size[0]}x{images[0].size[1]}")
+    report.log(f"{engine}: a chain of {len(key_frames)} keys, {flows.period + 1} frames at {images[0].size[0]}x{images[0].size[1]}")
     out = {t - key_frames[0]: image for t, image in zip(key_frames, images)}
     total, done = sum(s.frame_b - s.frame_a - 1 for s in segments if s.kind != SegmentKind.ADJACENT), 0
     t0 = time.perf_counter()
@@ -131,7 +133,7 @@ def generate_flow_chain(images: list, key_frames: list[int], hashes: list[str], 
             done += 1
             report.progress("interpolate", done, total)
     confidence = min(flows.confidences.values(), default=1.0)
-    note = confidence_note(confidence, f", the lowest of {len(flows.confidences)} gaps")
+    note = confidence_note(confidence, f", the lowest of {len(flows.confidences)} gaps", engine)
     notes.append(note)
     report.note(note)
     return [out[t] for t in range(flows.period + 1)], {

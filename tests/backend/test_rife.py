@@ -112,6 +112,7 @@ def test_cli_chain_holds_its_keys_and_draws_between_them(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["engine"] == "rife" and manifest["parameters"]["rife_scale"] == 0.5
     assert [s["kind"] for s in manifest["segments"]] == ["generate", "hold", "generate"]
+    assert "curve" in manifest["chain"] and any(n.startswith("RIFE engine confidence") for n in manifest["notes"])
     frames = [Image.open(out / name) for name in manifest["frames"]]
     assert len(frames) == 15
     for frame, image in keys.items():
