@@ -266,14 +266,6 @@ def _fill_holes(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return out
 
 
-def _shifted(array: np.ndarray, dy: int, dx: int, fill) -> np.ndarray:
-    """``array`` moved by (dy, dx) pixels, the uncovered edge set to ``fill``."""
-    pad = [(max(dy, 0), max(-dy, 0)), (max(dx, 0), max(-dx, 0))] + [(0, 0)] * (array.ndim - 2)
-    padded = np.pad(array, pad, constant_values=fill)
-    h, w = array.shape[:2]
-    return padded[max(-dy, 0):max(-dy, 0) + h, max(-dx, 0):max(-dx, 0) + w]
-
-
 def _fill_nearest(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Unknown pixels take the values of the nearest known one (the mean nearby where none is known)."""
     cv2 = _cv2()
@@ -283,27 +275,6 @@ def _fill_nearest(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     # Labels number the known pixels in scan order, from 1.
     flat = values.reshape(-1, *values.shape[2:])
     return flat[np.flatnonzero(known.ravel())[labels.ravel() - 1]].reshape(values.shape)
-
-
-def _fill_from_front(values: np.ndarray, known: np.ndarray, priority: np.ndarray, reach: int = 2) -> np.ndarray:
-    """Unknown pixels take the values of their highest-``priority`` known neighbour, the known region
-    growing a pixel a step for ``reach`` steps (where two regions meet, the higher one takes the
-    contested pixels); what is still unknown then takes its nearest known pixel's values."""
-    out, have = values.copy(), known.copy()
-    rank = np.where(known, priority, -np.inf).astype(np.float32)
-    for _ in range(reach):
-        missing = ~have
-        if not missing.any():
-            return out
-        best, pick = np.full(rank.shape, -np.inf, np.float32), np.zeros_like(out)
-        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-            their_rank, their_values = _shifted(rank, dy, dx, -np.inf), _shifted(out, dy, dx, 0)
-            better = missing & (their_rank > best)
-            best[better], pick[better] = their_rank[better], their_values[better]
-        grown = missing & np.isfinite(best)
-        out[grown], rank[grown] = pick[grown], best[grown]
-        have |= grown
-    return _fill_nearest(out, have)
 
 
 def flows_from_midpoint(flow_m0: np.ndarray, flow_m1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -354,11 +325,7 @@ def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.n
     safe = np.maximum(count, 1)
     projected = np.stack([total / safe for total in sums[:-1]], axis=-1).reshape(h, w, len(sums) - 1).astype(np.float32)
     shared = (sums[-1] / safe).reshape(h, w).astype(np.float32)
-    # A spot that no pixel seen in both keyframes reached lies inside or beside what moved: it takes
-    # its fastest neighbour's motion (the object's, not the background's: a mean of the two fetches
-    # neither and tears the object, and the flows of pixels hidden in one keyframe are guesses).
-    speed = np.sqrt((projected[..., :2] ** 2).sum(axis=-1))
-    projected = _fill_from_front(projected, (known & (sums[-1] / safe > 0.5)).reshape(h, w), speed)
+    projected = _fill_holes(projected, known.reshape(h, w))
     # A pixel hidden in the other keyframe still counts a little: where the other side has a hole it is all there is.
     cover = cv2.blur(known.reshape(h, w).astype(np.float32) * (0.05 + shared), (3, 3))
     if shift is None:

@@ -188,15 +188,3 @@ def test_flows_from_the_midpoint_carry_each_pixel_to_its_key():
     assert np.allclose(flow01[10:20, 20:30], (10, 0)) and np.allclose(flow10[10:20, 30:40], (-10, 0))
     assert np.allclose(flow01[30:, :], 0) and np.allclose(flow10[30:, :], 0)
 
-
-def test_a_spot_no_pixel_reached_takes_the_moving_neighbours_motion_not_a_mean():
-    from mpd_backend.flow.optical_flow import _fill_from_front, _fill_holes
-
-    # A hole inside a moving object (flow 8, columns 15 on), a pixel from the still ground (flow 0).
-    values = np.zeros((30, 40, 2), np.float32)
-    values[:, 15:] = (8, 0)
-    known = np.ones((30, 40), bool)
-    known[10:20, 16:20] = False
-    filled = _fill_from_front(values, known, np.abs(values[..., 0]))
-    assert np.allclose(filled[10:20, 16:20], (8, 0))  # the object's motion, whole
-    assert not np.allclose(_fill_holes(values, known)[10:20, 16:20], (8, 0))  # a mean in wider windows mixes in the ground
