@@ -91,12 +91,13 @@ def chain_frames(method: str, images: list, keys: list[int], spacing: int) -> li
         made = generate_flow_chain(images, keys, hashes, quiet(), [])[0]
     elif method == "rife-chain":
         made = generate_flow_chain(images, keys, hashes, quiet(), [], make_pair=rife_pair)[0]
-    elif method == "rife":
-        made = generate_rife(images, keys, hashes, {"device": "cpu", "dtype": "float32", "rife_scale": 1.0}, quiet())[0]
-    else:
+    else:  # each gap alone: the flow engine's pairs, or RIFE on each pair
+        params = {"device": "cpu", "dtype": "float32", "rife_scale": 1.0}
         made = [images[0]]
         for j in range(len(keys) - 1):
-            made += generate_flow(images[j], images[j + 1], spacing + 1, quiet(), [])[0][1:]
+            pair = images[j : j + 2]
+            made += (generate_rife(pair, keys[j : j + 2], hashes[j : j + 2], dict(params), quiet())[0] if method == "rife"
+                     else generate_flow(*pair, spacing + 1, quiet(), [])[0])[1:]
     return [np.asarray(f) for f in made]
 
 
