@@ -39,10 +39,12 @@ def test_gpu_kit_dry_run_covers_every_section(tmp_path):
 def test_quality_benchmark_dry_run_writes_its_report_and_pictures(tmp_path):
     run_tool("bench_quality", "--dry-run", "--out", tmp_path)
     report = (tmp_path / "quality.md").read_text()
-    gaps = re.findall(r"^\| (\d+) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 1 \|", report, re.M)
+    # Per gap: the gap, its footage count, then PSNR, SSIM and GMSD of each of the four methods.
+    gaps = re.findall(r"^\| (\d+) \| 1 \|(?: [\d.]+ \|){12} ", report, re.M)
     assert gaps == ["2", "4", "8", "16", "32"]
-    assert re.search(r"^\| 64x48 \| flow \| [\d.]+ \| [\d.]+ \|$", report, re.M)
-    for picture in ("quality.png", "quality-middle.png"):
+    for engine in ("flow", "rife", "rife-flows"):
+        assert re.search(rf"^\| 64x48 \| {engine} \| [\d.]+ \| [\d.]+ \|$", report, re.M)
+    for picture in ("quality.png", "quality-middle.png", "quality-demo.png"):
         assert (tmp_path / picture).stat().st_size > 1000
 
 
