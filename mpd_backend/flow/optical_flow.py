@@ -6,16 +6,24 @@
    takes the candidate whose warp matches best over its neighbourhood, DIS refines the choice, and
    the pair of flows that explains more of the change (DIS alone or the fused one) is kept. Large
    moves of textureless objects, which DIS alone misses, are found by the block search.
-2. Each inbetween at time t projects both flows forward to t (forward splatting, Niklaus and Liu,
+2. Occlusions (issue 25): a pixel one keyframe hides has no true match and takes the move of the
+   matched pixels around it that look like it (the rolling ball's turned-away pattern moves with
+   the ball, hidden floor with the floor). A moving object covers floor on one side and uncovers it
+   on the other, and those two textureless patches can match each other both ways: where the two
+   keys' flows are the same move at one spot, the pixel whose own surface does not share that move
+   is such an alias and is treated as hidden.
+3. Each inbetween at time t projects both flows forward to t (forward splatting, Niklaus and Liu,
    CVPR 2020, with a z-buffer instead of a softmax): a pixel lands where it will be at t, and where
    two land on one spot the one seen in both keyframes and moving more wins (the nearer object of a
-   parallax, the moving box over the still floor). The projected flows then fetch each keyframe's
-   colour by backward warping (no splat blur), and the two are blended by time and by how much of
-   each keyframe covers the spot, so a hole on one side is filled from the other. Where this sharp
+   parallax, the moving box over the still floor); a crack between a near surface's pixels is no
+   window onto what lies behind. The projected flows then fetch each keyframe's colour by backward
+   warping (no splat blur), and the two are blended by time and by how much of each keyframe covers
+   the spot with pixels seen in both or alike to them, so a hole on one side is filled from the
+   other and the turned-away pattern of a ball still counts as ball. Where this sharp
    frame and the linear backward warp along DIS's own flows (the engine before issue 15) nearly
    agree, the two are averaged: two near-right estimates err apart. Where they differ, one of them
    is a ghost, and the sharp one is kept.
-3. ``confidence``: the share of what changed between the keyframes that the flows explain (forward
+4. ``confidence``: the share of what changed between the keyframes that the flows explain (forward
    and backward agree and the colours match), leaving out what one keyframe hides (no pixel of the
    other maps onto it). Below CONFIDENT the engine hedges towards a dissolve, all the way at
    UNSURE: measured over real clips and Blender shots (docs/quality.md), a placed guess there loses
@@ -39,6 +47,9 @@ UNSURE = 0.2
 LOW_CONFIDENCE = CONFIDENT  # below this the job's message names the SVD engine: its frames are partly dissolved
 FUSE_MARGIN = 6.0  # a candidate replaces DIS's own flow only where it matches clearly better (error units 0-255, two windows)
 AGREEMENT = 16.0  # the two estimates of a spot are averaged where they differ by less than this (0-255, 5x5 mean)
+SWAP_TOLERANCE = 0.5  # two flows are "the same move" within this share of the larger (``swap_suspects``)
+FILL_WIDTH = 512  # ``fill_from_alike`` works at most this wide
+ALIKE = 12.0  # colour difference (0-255, mean of RGB) at which a neighbour counts e^-1 as alike (``fill_from_alike``)
 
 
 def _cv2():
@@ -277,6 +288,82 @@ def _fill_nearest(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return flat[np.flatnonzero(known.ravel())[labels.ravel() - 1]].reshape(values.shape)
 
 
+def swap_suspects(flow01: np.ndarray, flow10: np.ndarray) -> np.ndarray:
+    """Where a match may be an alias, ``[H, W]`` bool: a moving object uncovers floor in one key and
+    covers floor in the other, and two textureless patches, each hidden in one key, match each other
+    in both directions (so the forward-backward test passes). Their sign: at one spot the two keys'
+    flows are the same large move (what is at p in key 0 goes where what is at p in key 1 came from:
+    the two swapped places). Which of the two is the alias, ``FlowPair`` asks the surface around it."""
+    speed = lambda f: np.sqrt((f * f).sum(axis=-1))
+    same = speed(flow01 - flow10) < SWAP_TOLERANCE * np.maximum(speed(flow01), speed(flow10))
+    return same & (np.minimum(speed(flow01), speed(flow10)) > 0.01 * flow01.shape[1] + 1)
+
+
+def fill_from_alike(frame: np.ndarray, flow: np.ndarray, matched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flow where a pixel has no match, taken from the matched pixels around it that look like it
+    (weighted by colour likeness, up to a fifth of the frame away): a hidden patch of the rolling ball
+    moves with the ball, a hidden patch of floor with the floor. And the support, 0-1: how much
+    matched surface alike it found (0 where matched), so that an unmatched part of an object still
+    covers its spot when the two keyframes are blended. Where nothing alike is near, the mean of the matched pixels
+    nearby. Found at most FILL_WIDTH wide: a surface's move needs no finer grain."""
+    cv2 = _cv2()
+    h, w = flow.shape[:2]
+    scale = min(1.0, FILL_WIDTH / w)
+    if scale < 1:
+        size = (round(w * scale), round(h * scale))
+        small = cv2.resize(frame.astype(np.float32), size, interpolation=cv2.INTER_AREA), cv2.resize(flow, size, interpolation=cv2.INTER_AREA) * scale
+        alike, total = _alike(*small, cv2.resize(matched.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5)
+        alike = cv2.resize(alike, (w, h), interpolation=cv2.INTER_LINEAR) / scale
+        total = cv2.resize(total, (w, h), interpolation=cv2.INTER_LINEAR)
+    else:
+        alike, total = _alike(frame.astype(np.float32), flow, matched)
+    filled = np.where(matched[..., None], flow, np.where((total > 0.3)[..., None], alike, _fill_holes(flow, matched)))
+    support = np.where(matched, 0.0, np.clip(total, 0, 1))
+    return filled.astype(np.float32), support.astype(np.float32)
+
+
+def _alike(frame: np.ndarray, flow: np.ndarray, matched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``fill_from_alike``'s sums: the likeness-weighted mean flow of the matched pixels along 8
+    directions at distances 1 to 64 (in steps of 320ths of the width), and the weights' total."""
+    h, w = flow.shape[:2]
+    step = max(1, w // 320)
+    reach = 64 * step
+    padded = [np.pad(a, [(reach, reach), (reach, reach)] + [(0, 0)] * (a.ndim - 2), mode="edge")
+              for a in (frame, flow, matched.astype(np.float32))]
+    total = np.zeros((h, w), np.float32)
+    sums = np.zeros((h, w, 2), np.float32)
+    for radius in (step * 2**k for k in range(7)):
+        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)):
+            y, x = reach + dy * radius, reach + dx * radius
+            colour, moves, known = (a[y : y + h, x : x + w] for a in padded)
+            likeness = np.exp(-np.square(np.abs(colour - frame).mean(axis=-1) / ALIKE))
+            weight = likeness * known / (1 + radius / (8 * step))
+            total += weight
+            sums += weight[..., None] * moves
+    return (sums / np.maximum(total, 1e-6)[..., None]).astype(np.float32), total
+
+
+def own_surfaces(frames: tuple, flows: tuple, visible: tuple) -> tuple[tuple, tuple]:
+    """Per keyframe: the visibility (``visible``, the forward-backward test's, less the aliases), the flow and the support
+    (``fill_from_alike``) of its pixels. A pixel hidden in the other keyframe has no true match: it
+    moves with the surface it belongs to, the matched pixels alike to it. So does the alias of a
+    swap (``swap_suspects``): of the two pixels at a suspect spot, the one whose move its own surface
+    shares less (the floor patch whose floor stands still, not the front of the ball that rolls on)."""
+    speed = lambda f: np.sqrt((f * f).sum(axis=-1))
+    suspect = swap_suspects(*flows)
+    sides = []
+    for frame, flow, seen in zip(frames, flows, visible):
+        alike, support = fill_from_alike(frame, flow, (seen > 0) & ~suspect)
+        sides.append((flow, seen, alike, support, speed(flow - alike) / np.maximum(speed(flow), 1e-6)))
+    strays = sides[0][-1], sides[1][-1]
+    out = []
+    for (flow, seen, alike, support, stray), other in zip(sides, reversed(strays)):
+        seen = seen * ~(suspect & ((stray > SWAP_TOLERANCE) | (stray > other)))
+        own = seen > 0
+        out.append((seen, np.where(own[..., None], flow, alike).astype(np.float32), np.where(own, 0.0, support).astype(np.float32)))
+    return out[0], out[1]
+
+
 def flows_from_midpoint(flow_m0: np.ndarray, flow_m1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The flows between two frames from the flows of their midpoint to each: the pixel at p at the
     midpoint is at ``p + flow_m0(p)`` in frame 0 and moves by ``flow_m1(p) - flow_m0(p)``, splatted
@@ -316,6 +403,8 @@ def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.n
     z = priority[inside]
     top = np.full(h * w, -np.inf, dtype=np.float32)
     np.maximum.at(top, index, z)
+    # A crack between a near surface's pixels is no window onto what lies behind it (the specks).
+    top = cv2.dilate(top.reshape(h, w), np.ones((3, 3), np.uint8)).ravel()
     front = z >= top[index] - 4.0
     index = index[front]
     count = np.bincount(index, minlength=h * w).astype(np.float32)
@@ -367,23 +456,26 @@ class FlowPair:
         this engine finds them."""
         self.frame0, self.frame1 = frame0.astype(np.float32), frame1.astype(np.float32)
         (flow01, flow10), (self.linear01, self.linear10) = (flows, flows) if flows else estimate_flows(frame0, frame1, large_moves)
-        self.visible0 = visibility(flow01, flow10)
-        self.visible1 = visibility(flow10, flow01)
+        seen = visibility(flow01, flow10), visibility(flow10, flow01)
+        (self.visible0, self.flow01, support0), (self.visible1, self.flow10, support1) = own_surfaces((self.frame0, self.frame1), (flow01, flow10), seen)
         if self.linear01 is flow01:  # DIS's own flows were chosen: their visibility is the same
             self.linear_visible0, self.linear_visible1 = self.visible0, self.visible1
         else:
             self.linear_visible0 = visibility(self.linear01, self.linear10)
             self.linear_visible1 = visibility(self.linear10, self.linear01)
-        # A pixel hidden in the other keyframe has no true match: it moves with the surface around it.
-        self.flow01 = _fill_holes(flow01, self.visible0 > 0)
-        self.flow10 = _fill_holes(flow10, self.visible1 > 0)
-        self.priority0 = self._priority(self.flow01, self.visible0, _warp_error(self.frame0, self.frame1, flow01))
-        self.priority1 = self._priority(self.flow10, self.visible1, _warp_error(self.frame1, self.frame0, flow10))
-        self.confidence = explained_share(self.frame0, self.frame1, self.flow01, self.flow10, occlusions_excused=True)
+        # Seen in the other keyframe, or alike to what is: how much of a spot each keyframe covers. The
+        # z-buffer still ranks the matched first (ranking the alike with them ghosts real footage).
+        self.surface0, self.surface1 = np.maximum(self.visible0, support0), np.maximum(self.visible1, support1)
+        self.priority0 = self._priority(self.flow01, self.visible0, _warp_error(self.frame0, self.frame1, flow01) * self.visible0)
+        self.priority1 = self._priority(self.flow10, self.visible1, _warp_error(self.frame1, self.frame0, flow10) * self.visible1)
+        # Measured as when its thresholds were (docs/quality.md): hidden pixels moving with those around them.
+        moved = _fill_holes(flow01, seen[0] > 0), _fill_holes(flow10, seen[1] > 0)
+        self.confidence = explained_share(self.frame0, self.frame1, *moved, occlusions_excused=True)
 
     @staticmethod
     def _priority(flow, visible, error) -> np.ndarray:
-        """Z-buffer order: seen in both keyframes first, then the larger move (the nearer object)."""
+        """Z-buffer order: seen in both keyframes first, then the larger move (the nearer object);
+        ``error``: the matched pixels' warp error (an unmatched pixel's says nothing)."""
         speed = np.sqrt((flow * flow).sum(axis=-1))
         return (100.0 * visible - np.minimum(error, 50.0) + 0.5 * speed).astype(np.float32)
 
@@ -394,8 +486,8 @@ class FlowPair:
 
     def projected(self, t: float, shift0: np.ndarray | None = None, shift1: np.ndarray | None = None) -> np.ndarray:
         """Both keyframes forward-projected to ``t`` and blended by time and cover, float32."""
-        flow_t0, cover0 = project_flow(self.flow01, t, self.priority0, self.visible0, shift0)
-        flow_t1, cover1 = project_flow(self.flow10, 1 - t, self.priority1, self.visible1, shift1)
+        flow_t0, cover0 = project_flow(self.flow01, t, self.priority0, self.surface0, shift0)
+        flow_t1, cover1 = project_flow(self.flow10, 1 - t, self.priority1, self.surface1, shift1)
         warped0 = backward_warp(self.frame0, flow_t0)
         warped1 = backward_warp(self.frame1, flow_t1)
         weight0 = ((1 - t) * (cover0 + 1e-3))[..., None]
