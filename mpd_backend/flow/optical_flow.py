@@ -304,8 +304,8 @@ def fill_from_alike(frame: np.ndarray, flow: np.ndarray, matched: np.ndarray) ->
     (weighted by colour likeness, up to a fifth of the frame away): a hidden patch of the rolling ball
     moves with the ball, a hidden patch of floor with the floor. And the support, 0-1: how much
     matched surface alike it found (0 where matched), so that an unmatched part of an object still
-    covers its spot when the two keyframes are blended. Where nothing alike is near, the mean of the matched pixels
-    nearby. Found at most FILL_WIDTH wide: a surface's move needs no finer grain."""
+    covers its spot when the two keyframes are blended. Where nothing alike is near, the mean of the
+    matched pixels nearby. Found at most FILL_WIDTH wide: a surface's move needs no finer grain."""
     cv2 = _cv2()
     h, w = flow.shape[:2]
     scale = min(1.0, FILL_WIDTH / w)
@@ -344,11 +344,12 @@ def _alike(frame: np.ndarray, flow: np.ndarray, matched: np.ndarray) -> tuple[np
 
 
 def own_surfaces(frames: tuple, flows: tuple, visible: tuple) -> tuple[tuple, tuple]:
-    """Per keyframe: the visibility (``visible``, the forward-backward test's, less the aliases), the flow and the support
-    (``fill_from_alike``) of its pixels. A pixel hidden in the other keyframe has no true match: it
-    moves with the surface it belongs to, the matched pixels alike to it. So does the alias of a
-    swap (``swap_suspects``): of the two pixels at a suspect spot, the one whose move its own surface
-    shares less (the floor patch whose floor stands still, not the front of the ball that rolls on)."""
+    """Per keyframe: the visibility (``visible``, the forward-backward test's, less the aliases), the
+    flow and the support (``fill_from_alike``) of its pixels. A pixel hidden in the other keyframe
+    has no true match: it moves with the surface it belongs to, the matched pixels alike to it. So
+    does the alias of a swap (``swap_suspects``): of the two pixels at a suspect spot, the one whose
+    move its own surface shares less (the floor patch whose floor stands still, not the front of the
+    ball that rolls on)."""
     speed = lambda f: np.sqrt((f * f).sum(axis=-1))
     suspect = swap_suspects(*flows)
     sides = []
@@ -458,7 +459,7 @@ class FlowPair:
         (flow01, flow10), (self.linear01, self.linear10) = (flows, flows) if flows else estimate_flows(frame0, frame1, large_moves)
         seen = visibility(flow01, flow10), visibility(flow10, flow01)
         (self.visible0, self.flow01, support0), (self.visible1, self.flow10, support1) = own_surfaces((self.frame0, self.frame1), (flow01, flow10), seen)
-        if self.linear01 is flow01:  # DIS's own flows were chosen: their visibility is the same
+        if self.linear01 is flow01:  # DIS's own flows were chosen: their visibility is the one above
             self.linear_visible0, self.linear_visible1 = self.visible0, self.visible1
         else:
             self.linear_visible0 = visibility(self.linear01, self.linear10)
