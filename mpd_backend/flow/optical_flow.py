@@ -288,15 +288,18 @@ def _fill_nearest(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return flat[np.flatnonzero(known.ravel())[labels.ravel() - 1]].reshape(values.shape)
 
 
+def _speed(flow: np.ndarray) -> np.ndarray:
+    return np.sqrt((flow * flow).sum(axis=-1))
+
+
 def swap_suspects(flow01: np.ndarray, flow10: np.ndarray) -> np.ndarray:
     """Where a match may be an alias, ``[H, W]`` bool: a moving object uncovers floor in one key and
     covers floor in the other, and two textureless patches, each hidden in one key, match each other
     in both directions (so the forward-backward test passes). Their sign: at one spot the two keys'
     flows are the same large move (what is at p in key 0 goes where what is at p in key 1 came from:
     the two swapped places). Which of the two is the alias, ``FlowPair`` asks the surface around it."""
-    speed = lambda f: np.sqrt((f * f).sum(axis=-1))
-    same = speed(flow01 - flow10) < SWAP_TOLERANCE * np.maximum(speed(flow01), speed(flow10))
-    return same & (np.minimum(speed(flow01), speed(flow10)) > 0.01 * flow01.shape[1] + 1)
+    same = _speed(flow01 - flow10) < SWAP_TOLERANCE * np.maximum(_speed(flow01), _speed(flow10))
+    return same & (np.minimum(_speed(flow01), _speed(flow10)) > 0.01 * flow01.shape[1] + 1)
 
 
 def fill_from_alike(frame: np.ndarray, flow: np.ndarray, matched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -317,7 +320,10 @@ def fill_from_alike(frame: np.ndarray, flow: np.ndarray, matched: np.ndarray) ->
         total = cv2.resize(total, (w, h), interpolation=cv2.INTER_LINEAR)
     else:
         alike, total = _alike(frame.astype(np.float32), flow, matched)
-    filled = np.where(matched[..., None], flow, np.where((total > 0.3)[..., None], alike, _fill_holes(flow, matched)))
+    alone = ~matched & (total <= 0.3)  # nothing alike near: the mean of the matched nearby, found only if needed
+    if alone.any():
+        alike = np.where(alone[..., None], _fill_holes(flow, matched), alike)
+    filled = np.where(matched[..., None], flow, alike)
     support = np.where(matched, 0.0, np.clip(total, 0, 1))
     return filled.astype(np.float32), support.astype(np.float32)
 
@@ -350,12 +356,11 @@ def own_surfaces(frames: tuple, flows: tuple, visible: tuple) -> tuple[tuple, tu
     does the alias of a swap (``swap_suspects``): of the two pixels at a suspect spot, the one whose
     move its own surface shares less (the floor patch whose floor stands still, not the front of the
     ball that rolls on)."""
-    speed = lambda f: np.sqrt((f * f).sum(axis=-1))
     suspect = swap_suspects(*flows)
     sides = []
     for frame, flow, seen in zip(frames, flows, visible):
         alike, support = fill_from_alike(frame, flow, (seen > 0) & ~suspect)
-        sides.append((flow, seen, alike, support, speed(flow - alike) / np.maximum(speed(flow), 1e-6)))
+        sides.append((flow, seen, alike, support, _speed(flow - alike) / np.maximum(_speed(flow), 1e-6)))
     strays = sides[0][-1], sides[1][-1]
     out = []
     for (flow, seen, alike, support, stray), other in zip(sides, reversed(strays)):
@@ -375,7 +380,7 @@ def flows_from_midpoint(flow_m0: np.ndarray, flow_m1: np.ndarray) -> tuple[np.nd
         target = np.rint(_grid(values.shape) + offset).astype(np.int64)
         inside = (target[..., 0] >= 0) & (target[..., 0] < w) & (target[..., 1] >= 0) & (target[..., 1] < h)
         index = (target[..., 1] * w + target[..., 0])[inside]
-        speed = np.sqrt((values * values).sum(axis=-1))[inside]
+        speed = _speed(values)[inside]
         top = np.full(h * w, -np.inf, dtype=np.float32)
         np.maximum.at(top, index, speed)
         front = speed >= top[index] - 1.0
@@ -477,7 +482,7 @@ class FlowPair:
     def _priority(flow, visible, error) -> np.ndarray:
         """Z-buffer order: seen in both keyframes first, then the larger move (the nearer object);
         ``error``: the matched pixels' warp error (an unmatched pixel's says nothing)."""
-        speed = np.sqrt((flow * flow).sum(axis=-1))
+        speed = _speed(flow)
         return (100.0 * visible - np.minimum(error, 50.0) + 0.5 * speed).astype(np.float32)
 
     @property
