@@ -1,11 +1,13 @@
 """The flow engine: inbetweens from dense optical flow, no model weights needed.
 
 1. Flow in both directions, found coarse to fine: DIS optical flow (OpenCV) from zero; where its two
-   flows disagree, an exhaustive coarse block search and the dominant motions of matched SIFT
-   features (homographies found one after another with RANSAC) are further candidates; each pixel
-   takes the candidate whose warp matches best over its neighbourhood, DIS refines the choice, and
-   the pair of flows that explains more of the change (DIS alone or the fused one) is kept. Large
-   moves of textureless objects, which DIS alone misses, are found by the block search.
+   flows disagree, an exhaustive coarse block search, the dominant motions of matched SIFT
+   features (homographies found one after another with RANSAC) and flat regions matched as wholes
+   (``flat_regions``) are further candidates; each pixel takes the candidate whose warp matches best
+   over its neighbourhood, DIS refines the choice, and the pair of flows that explains more of the
+   change (DIS alone or the fused one) is kept. Large moves of textureless objects, which DIS alone
+   misses, are found by the block search and, for a plain object that crosses much of the frame,
+   by its region.
 2. Occlusions (issue 25): a pixel one keyframe hides has no true match and takes the move of the
    matched pixels around it that look like it (the rolling ball's turned-away pattern moves with
    the ball, hidden floor with the floor). A moving object covers floor on one side and uncovers it
@@ -37,6 +39,8 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+
+from mpd_backend.flow.flat_regions import region_flow
 
 FLOW_WIDTH = 1024  # flows are found at most this wide and scaled up: large frames gain nothing but time
 MATCH_WIDTH = 640  # feature matching needs only the dominant motions
@@ -215,8 +219,9 @@ def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True)
         # elsewhere they would swap a good flow for an alias of a repeating texture.
         failing = cv2.blur(1 - visibility(own, other), (15, 15)) > 0.1
         coarse, unique = coarse_search(a, b)
-        candidates = [own, coarse] + [homography_flow(m, a.shape) for m in homographies]
-        choice = fuse_candidates(a, b, candidates, [None, failing & unique] + [failing] * len(homographies))
+        regions, matched = region_flow(a, b)
+        candidates = [own, coarse, regions] + [homography_flow(m, a.shape) for m in homographies]
+        choice = fuse_candidates(a, b, candidates, [None, failing & unique, failing & matched] + [failing] * len(homographies))
         fused.append(fuse_candidates(a, b, [own, refine(ga, gb, choice)], [None, failing]))
     # The candidates can still explain less than DIS alone (a rotation seen as aliased shifts):
     # keep whichever pair of flows explains more of what changed.

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from mpd_backend.contract.protocol import LogEvent, decode_event
-from mpd_backend.flow.optical_flow import AGREEMENT, LOW_CONFIDENCE, UNSURE, FlowPair, agreement_average, as_array, crossfade_inbetweens, flow_inbetweens
+from mpd_backend.flow.flat_regions import region_flow
+from mpd_backend.flow.optical_flow import AGREEMENT, LOW_CONFIDENCE, UNSURE, FlowPair, agreement_average, as_array, crossfade_inbetweens, estimate_flows, flow_inbetweens
 from mpd_backend.flow.retiming import fit_to_timeline
 
 from .conftest import run_backend
@@ -215,3 +216,42 @@ def test_the_demo_ball_is_whole_in_every_frame():
         floor = inside & (frame[..., 1] > frame[..., 0] + 15)
         dark = inside & (frame.max(axis=-1) < 90)  # the backdrop is grey 58
         assert floor.sum() < 0.02 * inside.sum() and not dark.any(), (t, floor.sum(), dark.sum())
+
+
+def box_bounds(rgb: np.ndarray) -> tuple[int, int, int, int]:
+    """x, y, width, height of the plain box (the only saturated red in the shot)."""
+    ys, xs = np.nonzero(rgb[..., 0].astype(int) - rgb[..., 1] > 60)
+    return xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+
+
+def test_a_plain_box_crossing_a_third_of_the_frame_is_found_as_a_whole():
+    """Blender's render of a plain box (``tools/render_shots.py``'s large-move, frames 1 and 17, kept
+    in tests/backend/keys): 140 pixels of 384 between the keys, texture only at its edges. Its
+    pixels' flow is the map of one box onto the other (the region candidate, ``flat_regions``) for
+    most of it; before, DIS and the block search found it for a fifth."""
+    keys = [as_array(Image.open(Path(__file__).parent / "keys" / f"plain-box-{n}.png")) for n in (1, 17)]
+    (ax, ay, aw, ah), (bx, by, bw, bh) = box_bounds(keys[0]), box_bounds(keys[1])
+    (flow01, _), _ = estimate_flows(*keys)
+    ys, xs = np.nonzero(keys[0][..., 0].astype(int) - keys[0][..., 1] > 60)
+    true = np.stack([bx + (xs - ax) * bw / aw - xs, by + (ys - ay) * bh / ah - ys], axis=-1)
+    near = np.hypot(*(flow01[ys, xs] - true).T) < 5
+    assert near.mean() > 0.5, near.mean()
+
+
+def flat_frame(boxes: list[tuple[int, int, tuple]]) -> np.ndarray:
+    """A grey frame with plain 20x16 boxes at (x, y) in the given colours."""
+    frame = np.full((H, W, 3), 128, np.uint8)
+    for x, y, colour in boxes:
+        frame[y : y + 16, x : x + 20] = colour
+    return frame
+
+
+def test_regions_match_only_their_one_look_alike():
+    """A red box and a blue box move: each is found by its colour. Two red boxes: which went where is
+    a guess, so neither is matched."""
+    red, blue = (200, 40, 40), (40, 40, 200)
+    flow, matched = region_flow(flat_frame([(20, 20, red), (20, 80, blue)]), flat_frame([(120, 30, red), (100, 90, blue)]))
+    assert np.allclose(flow[28, 30], (100, 10), atol=2) and np.allclose(flow[88, 30], (80, 10), atol=2)
+    assert matched[28, 30] and matched[88, 30] and not matched[5, 5]
+    _, matched = region_flow(flat_frame([(20, 20, red), (20, 80, red)]), flat_frame([(120, 30, red), (100, 90, red)]))
+    assert not matched.any()
