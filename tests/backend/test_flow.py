@@ -218,9 +218,14 @@ def test_the_demo_ball_is_whole_in_every_frame():
         assert floor.sum() < 0.02 * inside.sum() and not dark.any(), (t, floor.sum(), dark.sum())
 
 
+def box_pixels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ys, xs of the plain box (the only saturated red in the shot)."""
+    return np.nonzero(rgb[..., 0].astype(int) - rgb[..., 1] > 60)
+
+
 def box_bounds(rgb: np.ndarray) -> tuple[int, int, int, int]:
-    """x, y, width, height of the plain box (the only saturated red in the shot)."""
-    ys, xs = np.nonzero(rgb[..., 0].astype(int) - rgb[..., 1] > 60)
+    """x, y, width, height of the plain box."""
+    ys, xs = box_pixels(rgb)
     return xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
 
 
@@ -232,7 +237,7 @@ def test_a_plain_box_crossing_a_third_of_the_frame_is_found_as_a_whole():
     keys = [as_array(Image.open(Path(__file__).parent / "keys" / f"plain-box-{n}.png")) for n in (1, 17)]
     (ax, ay, aw, ah), (bx, by, bw, bh) = box_bounds(keys[0]), box_bounds(keys[1])
     (flow01, _), _ = estimate_flows(*keys)
-    ys, xs = np.nonzero(keys[0][..., 0].astype(int) - keys[0][..., 1] > 60)
+    ys, xs = box_pixels(keys[0])
     true = np.stack([bx + (xs - ax) * bw / aw - xs, by + (ys - ay) * bh / ah - ys], axis=-1)
     near = np.hypot(*(flow01[ys, xs] - true).T) < 5
     assert near.mean() > 0.5, near.mean()
