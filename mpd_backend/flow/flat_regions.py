@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mpd_backend.flow.pixel_grid import opencv, pixel_grid
+
 REGION_WIDTH = 128  # regions are found this wide: a region is a large thing
 EDGE = 40.0  # Sobel response (0-255 images, max over RGB) above which a pixel is an edge, not a region
 SAME_COLOUR = 10.0  # mean RGB difference (0-255) within which two regions look alike
@@ -22,17 +24,11 @@ SMALLEST = 12  # pixels at REGION_WIDTH: smaller regions are noise
 LARGEST = 0.25  # share of the frame: larger regions are background, which a shift cannot describe
 
 
-def _cv2():
-    import cv2
-
-    return cv2
-
-
 def flat_regions(rgb: np.ndarray) -> tuple[list[dict], np.ndarray]:
     """The frame's flat regions at REGION_WIDTH, each {mask, colour, area, box (x, y, w, h)}, without
     the ones touching the border (their extent is cut by the frame, so their box says nothing); and
     the small frame's shape."""
-    cv2 = _cv2()
+    cv2 = opencv()
     h, w = rgb.shape[:2]
     scale = min(1.0, REGION_WIDTH / w)
     small = cv2.resize(rgb.astype(np.float32), (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
@@ -66,12 +62,12 @@ def matched_regions(regions0: list[dict], regions1: list[dict]) -> list[tuple[di
 def region_flow(rgb0: np.ndarray, rgb1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flow 0->1 at the frames' size from the matched regions (each region and its rim mapped box onto
     box), and where it is defined, ``[H, W]`` bool (nowhere when nothing matches)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     h, w = rgb0.shape[:2]
     regions0, shape = flat_regions(rgb0)
     regions1, _ = flat_regions(rgb1)
     sh, sw = shape
-    grid = np.stack(np.meshgrid(np.arange(sw), np.arange(sh)), axis=-1).astype(np.float32)
+    grid = pixel_grid(shape)
     flow = np.zeros((sh, sw, 2), np.float32)
     defined = np.zeros((sh, sw), np.uint8)
     for a, b in matched_regions(regions0, regions1):

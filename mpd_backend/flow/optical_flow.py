@@ -41,6 +41,7 @@ import numpy as np
 from PIL import Image
 
 from mpd_backend.flow.flat_regions import region_flow
+from mpd_backend.flow.pixel_grid import opencv, pixel_grid
 
 FLOW_WIDTH = 1024  # flows are found at most this wide and scaled up: large frames gain nothing but time
 MATCH_WIDTH = 640  # feature matching needs only the dominant motions
@@ -56,34 +57,22 @@ FILL_WIDTH = 512  # ``fill_from_alike`` works at most this wide
 ALIKE = 12.0  # colour difference (0-255, mean of RGB) at which a neighbour counts e^-1 as alike (``fill_from_alike``)
 
 
-def _cv2():
-    import cv2
-
-    return cv2
-
-
 def _gray(rgb: np.ndarray) -> np.ndarray:
-    cv2 = _cv2()
+    cv2 = opencv()
     return cv2.cvtColor(rgb.astype(np.uint8), cv2.COLOR_RGB2GRAY)
-
-
-def _grid(shape) -> np.ndarray:
-    h, w = shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return np.stack([xs, ys], axis=-1)
 
 
 def dis_flow(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Flow F with ``source(p) ~ target(p + F(p))`` between two grey images, ``[H, W, 2]`` float32 (x, y)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     return dis.calc(source, target, None)
 
 
 def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """``out(p) = image(p + flow(p))``, bilinear, edges clamped."""
-    cv2 = _cv2()
-    coords = _grid(flow.shape) + flow
+    cv2 = opencv()
+    coords = pixel_grid(flow.shape) + flow
     return cv2.remap(image, coords[..., 0], coords[..., 1], interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -98,7 +87,7 @@ def visibility(flow_ab: np.ndarray, flow_ba: np.ndarray) -> np.ndarray:
 def dominant_motions(gray0: np.ndarray, gray1: np.ndarray, most: int = 4) -> list[np.ndarray]:
     """Homographies (pixel coordinates of frame 0 to frame 1) of the largest groups of SIFT
     matches that move together, found one after another with RANSAC; [] when too few match."""
-    cv2 = _cv2()
+    cv2 = opencv()
     scale = min(1.0, MATCH_WIDTH / gray0.shape[1])
     small = [cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else g for g in (gray0, gray1)]
     sift = cv2.SIFT_create(nfeatures=1500)
@@ -126,7 +115,7 @@ def coarse_search(rgb0: np.ndarray, rgb1: np.ndarray, width: int = 96, window: i
     textured or not, that start nowhere near a local optimum. Where many moves fit equally (flat
     areas) the shortest wins; where a distant move fits nearly as well (a repeating texture) the
     match is not unique."""
-    cv2 = _cv2()
+    cv2 = opencv()
     h, w = rgb0.shape[:2]
     scale = min(1.0, width / w)
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
@@ -153,9 +142,9 @@ def coarse_search(rgb0: np.ndarray, rgb1: np.ndarray, width: int = 96, window: i
 
 
 def homography_flow(homography: np.ndarray, shape) -> np.ndarray:
-    grid = _grid(shape)
+    grid = pixel_grid(shape)
     points = grid.reshape(-1, 1, 2)
-    moved = _cv2().perspectiveTransform(points, homography.astype(np.float64)).reshape(grid.shape)
+    moved = opencv().perspectiveTransform(points, homography.astype(np.float64)).reshape(grid.shape)
     return (moved - grid).astype(np.float32)
 
 
@@ -168,7 +157,7 @@ def fuse_candidates(rgb0: np.ndarray, rgb1: np.ndarray, candidates: list[np.ndar
     neighbourhood (errors summed over two window sizes, so that textureless insides follow their
     edges); the first candidate unless clearly beaten, and wherever the others are not allowed (``where[k]``
     for candidate k >= 1)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     if len(candidates) == 1:
         return candidates[0]
     size = max(rgb0.shape[:2])
@@ -177,7 +166,7 @@ def fuse_candidates(rgb0: np.ndarray, rgb1: np.ndarray, candidates: list[np.ndar
     for k, flow in enumerate(candidates):
         err = _warp_error(rgb0, rgb1, flow)
         # Pointing outside the frame explains nothing.
-        target = _grid(flow.shape) + flow
+        target = pixel_grid(flow.shape) + flow
         h, w = flow.shape[:2]
         outside = (target[..., 0] < 0) | (target[..., 0] > w - 1) | (target[..., 1] < 0) | (target[..., 1] > h - 1)
         err[outside] = 255
@@ -199,7 +188,7 @@ def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True)
     """Flows 0->1 and 1->0 at the frames' size (found at most FLOW_WIDTH wide), and DIS's own two
     flows; DIS alone unless ``large_moves`` (the search for large moves costs most of a pair's time,
     docs/quality.md: worth it between keyframes, not between neighbouring generated frames)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     h, w = rgb0.shape[:2]
     scale = min(1.0, FLOW_WIDTH / w)
     if scale < 1:
@@ -233,7 +222,7 @@ def estimate_flows(rgb0: np.ndarray, rgb1: np.ndarray, large_moves: bool = True)
 
 def _full_size(flows: list[np.ndarray], scale: float, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     if scale < 1:
-        flows = [_cv2().resize(f, size, interpolation=_cv2().INTER_LINEAR) / scale for f in flows]
+        flows = [opencv().resize(f, size, interpolation=opencv().INTER_LINEAR) / scale for f in flows]
     return flows[0], flows[1]
 
 
@@ -243,7 +232,7 @@ def explained_share(rgb0: np.ndarray, rgb1: np.ndarray, flow01: np.ndarray, flow
     backward agree and the colours match, averaged over both directions (1 when nothing changed).
     ``occlusions_excused``: leave out the pixels that no pixel of the other frame maps onto (covered
     there, so nothing can explain them): a large move uncovers and covers much, and is still found."""
-    cv2 = _cv2()
+    cv2 = opencv()
     changed = cv2.blur(np.abs(rgb0 - rgb1).mean(axis=-1), (5, 5)) > 12
     if changed.mean() < 1e-3:
         return 1.0
@@ -257,9 +246,9 @@ def explained_share(rgb0: np.ndarray, rgb1: np.ndarray, flow01: np.ndarray, flow
 
 def _reached(flow_ba: np.ndarray) -> np.ndarray:
     """Where some pixel of frame B lands, by ``flow_ba``, on frame A (a pixel's 3x3 neighbourhood)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     h, w = flow_ba.shape[:2]
-    target = np.rint(_grid(flow_ba.shape) + flow_ba).astype(np.int64)
+    target = np.rint(pixel_grid(flow_ba.shape) + flow_ba).astype(np.int64)
     inside = (target[..., 0] >= 0) & (target[..., 0] < w) & (target[..., 1] >= 0) & (target[..., 1] < h)
     count = np.bincount((target[..., 1] * w + target[..., 0])[inside], minlength=h * w).reshape(h, w)
     return cv2.dilate((count > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
@@ -267,7 +256,7 @@ def _reached(flow_ba: np.ndarray) -> np.ndarray:
 
 def _fill_holes(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Unknown pixels take the mean of the known ones nearby, in ever wider windows (normalised convolution)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     have = known.astype(np.float32)
     out = values * have[..., None]  # zero where unknown, so a blur of it is the windows' sum of known values
     size = 3
@@ -284,7 +273,7 @@ def _fill_holes(values: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 def _fill_nearest(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Unknown pixels take the values of the nearest known one (the mean nearby where none is known)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     if not known.any():
         return _fill_holes(values, known)
     _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
@@ -314,7 +303,7 @@ def fill_from_alike(frame: np.ndarray, flow: np.ndarray, matched: np.ndarray) ->
     matched surface alike it found (0 where matched), so that an unmatched part of an object still
     covers its spot when the two keyframes are blended. Where nothing alike is near, the mean of the
     matched pixels nearby. Found at most FILL_WIDTH wide: a surface's move needs no finer grain."""
-    cv2 = _cv2()
+    cv2 = opencv()
     h, w = flow.shape[:2]
     scale = min(1.0, FILL_WIDTH / w)
     if scale < 1:
@@ -382,7 +371,7 @@ def flows_from_midpoint(flow_m0: np.ndarray, flow_m1: np.ndarray) -> tuple[np.nd
     most is in front (as in ``project_flow``), and spots no pixel reached take the nearest's."""
     def splat(values: np.ndarray, offset: np.ndarray) -> np.ndarray:
         h, w = values.shape[:2]
-        target = np.rint(_grid(values.shape) + offset).astype(np.int64)
+        target = np.rint(pixel_grid(values.shape) + offset).astype(np.int64)
         inside = (target[..., 0] >= 0) & (target[..., 0] < w) & (target[..., 1] >= 0) & (target[..., 1] < h)
         index = (target[..., 1] * w + target[..., 0])[inside]
         speed = _speed(values)[inside]
@@ -405,10 +394,10 @@ def project_flow(flow: np.ndarray, t: float, priority: np.ndarray, visible: np.n
     covers with pixels it shares with the other keyframe. Where several pixels land on one spot,
     those within a small margin of the highest ``priority`` win (a z-buffer). ``shift``: a further
     displacement of each pixel at t, off the straight line (a chain's curve through its keys)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     h, w = flow.shape[:2]
     values = flow if shift is None else np.concatenate([flow, shift], axis=-1)
-    target = np.rint(_grid(flow.shape) + (t * flow if shift is None else t * flow + shift)).astype(np.int64)
+    target = np.rint(pixel_grid(flow.shape) + (t * flow if shift is None else t * flow + shift)).astype(np.int64)
     inside = (target[..., 0] >= 0) & (target[..., 0] < w) & (target[..., 1] >= 0) & (target[..., 1] < h)
     index = (target[..., 1] * w + target[..., 0])[inside]
     z = priority[inside]
@@ -454,7 +443,7 @@ def linear_inbetween(frame0: np.ndarray, frame1: np.ndarray, flow01: np.ndarray,
 def agreement_average(sharp: np.ndarray, soft: np.ndarray) -> np.ndarray:
     """``sharp`` where the two estimates differ (the soft one is there a ghost), their mean where they
     agree (two near-right estimates err apart), and a blend between."""
-    difference = _cv2().blur(np.abs(sharp - soft).mean(axis=-1), (5, 5))
+    difference = opencv().blur(np.abs(sharp - soft).mean(axis=-1), (5, 5))
     share = (0.5 * np.clip(1 - difference / AGREEMENT, 0, 1))[..., None]
     return sharp + share * (soft - sharp)
 
